@@ -1,0 +1,110 @@
+// Configuration: defaults <- PERDURE_* environment <- command-line flags, validated and frozen once.
+// Only this module reads the environment. Invalid values are reported with the flag or variable that held them.
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Config {
+  readonly ingressPort: number;
+  readonly adminPort: number;
+  readonly bindAddress: string;
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  /** fsync every commit (on by default; off only for labelled benchmarks). */
+  readonly fsync: boolean;
+  readonly requestSizeLimit: number;
+}
+
+export const DEFAULTS: Config = Object.freeze({
+  ingressPort: 8080,
+  adminPort: 9070,
+  bindAddress: "0.0.0.0",
+  dataDir: "./perdure-data",
+  logLevel: "info",
+  fsync: true,
+  requestSizeLimit: 32 * 1024 * 1024,
+});
+
+export class ConfigError extends Error {}
+
+interface Option {
+  readonly flag: string;
+  readonly env: string;
+  readonly key: keyof Config;
+  readonly kind: "port" | "string" | "level" | "bool" | "size";
+  readonly help: string;
+}
+
+export const OPTIONS: readonly Option[] = [
+  { flag: "--ingress-port", env: "PERDURE_INGRESS_PORT", key: "ingressPort", kind: "port", help: "port of the HTTP ingress (default 8080)" },
+  { flag: "--admin-port", env: "PERDURE_ADMIN_PORT", key: "adminPort", kind: "port", help: "port of the admin API (default 9070)" },
+  { flag: "--bind-address", env: "PERDURE_BIND_ADDRESS", key: "bindAddress", kind: "string", help: "address both servers listen on (default 0.0.0.0)" },
+  { flag: "--data-dir", env: "PERDURE_DATA_DIR", key: "dataDir", kind: "string", help: "directory of the embedded SQLite data (default ./perdure-data)" },
+  { flag: "--log-level", env: "PERDURE_LOG_LEVEL", key: "logLevel", kind: "level", help: "debug, info, warn or error (default info)" },
+  { flag: "--fsync", env: "PERDURE_FSYNC", key: "fsync", kind: "bool", help: "sync every commit to disk: true or false (default true)" },
+  { flag: "--request-size-limit", env: "PERDURE_REQUEST_SIZE_LIMIT", key: "requestSizeLimit", kind: "size", help: "largest request body in bytes (default 33554432)" },
+];
+
+function convert(opt: Option, raw: string, from: string): unknown {
+  switch (opt.kind) {
+    case "port": {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${from}: '${raw}' is not a port number (0-65535)`);
+      return n;
+    }
+    case "size": {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${from}: '${raw}' is not a positive number of bytes`);
+      return n;
+    }
+    case "level":
+      if (!["debug", "info", "warn", "error"].includes(raw)) throw new ConfigError(`${from}: '${raw}' is not one of debug, info, warn, error`);
+      return raw;
+    case "bool":
+      if (raw !== "true" && raw !== "false") throw new ConfigError(`${from}: '${raw}' must be true or false`);
+      return raw === "true";
+    case "string":
+      if (raw === "") throw new ConfigError(`${from}: must not be empty`);
+      return raw;
+  }
+}
+
+export type ParsedArgs = { readonly kind: "run"; readonly config: Config } | { readonly kind: "help" } | { readonly kind: "version" };
+
+export function resolveConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedArgs {
+  const values: Record<string, unknown> = { ...DEFAULTS };
+  for (const opt of OPTIONS) {
+    const raw = env[opt.env];
+    if (raw !== undefined) values[opt.key] = convert(opt, raw, opt.env);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") return { kind: "help" };
+    if (arg === "--version") return { kind: "version" };
+    if (arg === "serve") continue;
+    const eq = arg.indexOf("=");
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    const opt = OPTIONS.find((o) => o.flag === name);
+    if (!opt) throw new ConfigError(`unknown option '${arg}' (see --help)`);
+    let raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (raw === undefined) throw new ConfigError(`${name} needs a value`);
+    if (opt.kind === "bool" && eq < 0 && raw.startsWith("--")) {
+      i--;
+      raw = "true";
+    }
+    values[opt.key] = convert(opt, raw, name);
+  }
+  return { kind: "run", config: Object.freeze(values as unknown as Config) };
+}
+
+export function helpText(): string {
+  const lines = [
+    "perdure: a durable-execution server that speaks Restate's protocols.",
+    "",
+    "Usage: perdure [serve] [options]",
+    "",
+    "Options (each also settable through the environment variable shown):",
+  ];
+  for (const o of OPTIONS) lines.push(`  ${o.flag.padEnd(22)} ${o.env.padEnd(28)} ${o.help}`);
+  lines.push("  --help                 show this help", "  --version              print the version");
+  return lines.join("\n");
+}

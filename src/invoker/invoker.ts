@@ -1,0 +1,108 @@
+// The invoker: runs attempts of invocations against their deployments, one live attempt per invocation.
+//
+// Invariants:
+// - Starting an attempt with a newer epoch retires the older one (aborted if it had not reached its terminal
+//   message).
+// - The journal and state an attempt sends are read from committed storage after the partition committed the
+//   start, so they include every entry the attempt must replay.
+
+import type { Store } from "../storage/api/store.ts";
+import type { Registry } from "../deployments/registry.ts";
+import type { EndpointClient } from "../endpoint/client.ts";
+import type { Clock } from "../core/environment.ts";
+import { ErrorCode } from "../core/errors.ts";
+import type { PartitionCommand } from "../partition/commands.ts";
+import { Attempt } from "./attempt.ts";
+
+export interface InvokerDeps {
+  readonly store: Store;
+  readonly registry: Registry;
+  readonly client: EndpointClient;
+  readonly clock: Clock;
+  readonly submit: (cmd: PartitionCommand) => void;
+  readonly log: (level: "info" | "warn" | "error", message: string) => void;
+}
+
+export class Invoker {
+  private readonly attempts = new Map<string, Attempt>();
+  private readonly deps: InvokerDeps;
+
+  constructor(deps: InvokerDeps) {
+    this.deps = deps;
+  }
+
+  get activeAttempts(): number {
+    return this.attempts.size;
+  }
+
+  start(invocationId: string, epoch: number): void {
+    const previous = this.attempts.get(invocationId);
+    if (previous) {
+      if (previous.epoch >= epoch) return;
+      previous.abort();
+    }
+    const attempt = new Attempt(
+      invocationId,
+      epoch,
+      { client: this.deps.client, submit: this.deps.submit, now: () => this.deps.clock.now() },
+      (a) => {
+        if (this.attempts.get(a.invocationId) === a) this.attempts.delete(a.invocationId);
+      },
+    );
+    this.attempts.set(invocationId, attempt);
+    void this.prepare(attempt).catch((err: unknown) => {
+      this.deps.log("error", `could not start attempt of ${invocationId}: ${(err as Error).stack ?? String(err)}`);
+      attempt.abort();
+      this.deps.submit({ kind: "attempt-failed", invocationId, epoch, errorCode: ErrorCode.Internal, failure: { code: 500, message: String(err) } });
+    });
+  }
+
+  push(invocationId: string, epoch: number, journalIndex: number | undefined, frame: Buffer): void {
+    const attempt = this.attempts.get(invocationId);
+    if (attempt && attempt.epoch === epoch) attempt.push(journalIndex, frame);
+  }
+
+  abort(invocationId: string): void {
+    const attempt = this.attempts.get(invocationId);
+    if (attempt && !attempt.terminal) attempt.abort();
+  }
+
+  close(): void {
+    for (const a of this.attempts.values()) a.abort();
+    this.attempts.clear();
+  }
+
+  private async prepare(attempt: Attempt): Promise<void> {
+    const { store, registry } = this.deps;
+    const inv = await store.readInvocation(attempt.invocationId);
+    if (!inv || inv.epoch !== attempt.epoch || inv.status !== "running") {
+      attempt.abort();
+      return;
+    }
+    const deployment = inv.deploymentId !== undefined ? registry.deployment(inv.deploymentId) : undefined;
+    if (!deployment) {
+      attempt.abort();
+      this.deps.submit({
+        kind: "attempt-failed",
+        invocationId: inv.id,
+        epoch: inv.epoch,
+        errorCode: ErrorCode.NoDeployment,
+        failure: { code: 500, message: "no deployment was found to process the invocation" },
+      });
+      return;
+    }
+    const svc = registry.service(inv.service);
+    const settings = svc ? registry.settings(svc, registry.handler(inv.service, inv.handler)) : undefined;
+    const journal = await store.readJournal(inv.id);
+    const lazy = inv.key === undefined || (settings?.enableLazyState ?? false);
+    const state = lazy ? undefined : await store.readAllState(inv.service, inv.key!);
+    attempt.begin({
+      invocation: inv,
+      deployment,
+      journal,
+      state,
+      inactivityTimeoutMs: settings?.inactivityTimeoutMs ?? 60_000,
+      abortTimeoutMs: settings?.abortTimeoutMs ?? 600_000,
+    });
+  }
+}

@@ -1,0 +1,69 @@
+// A batch: the unit of work of one partition transaction.
+//
+// Invariants:
+// - Each invocation record is read at most once per batch and every change goes through the cached object,
+//   so two commands of one batch never overwrite each other's changes; dirty records are written at `flush`.
+// - Effects are only collected here; the processor runs them after the transaction committed.
+
+import type { PartitionTxn } from "../storage/api/store.ts";
+import type { InvocationRecord } from "../storage/api/records.ts";
+import type { Clock, RandomSource } from "../core/environment.ts";
+import type { Registry } from "../deployments/registry.ts";
+import type { Effect } from "./effects.ts";
+
+export interface PartitionDeps {
+  readonly registry: Registry;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+}
+
+export class Batch {
+  readonly txn: PartitionTxn;
+  readonly now: number;
+  readonly deps: PartitionDeps;
+  readonly effects: Effect[] = [];
+  private readonly cache = new Map<string, InvocationRecord | null>();
+  private readonly dirty = new Set<string>();
+
+  constructor(txn: PartitionTxn, deps: PartitionDeps) {
+    this.txn = txn;
+    this.deps = deps;
+    this.now = deps.clock.now();
+  }
+
+  async get(id: string): Promise<InvocationRecord | undefined> {
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return cached ?? undefined;
+    const inv = await this.txn.getInvocation(id);
+    this.cache.set(id, inv ?? null);
+    return inv;
+  }
+
+  /** Marks a (new or changed) record for writing at flush. */
+  touch(inv: InvocationRecord): void {
+    inv.modifiedAt = this.now;
+    this.cache.set(inv.id, inv);
+    this.dirty.add(inv.id);
+  }
+
+  /** Removes an invocation with its journal and timers. */
+  async remove(id: string): Promise<void> {
+    this.cache.set(id, null);
+    this.dirty.delete(id);
+    await this.txn.deleteInvocation(id);
+    await this.txn.deleteJournal(id);
+    await this.txn.deleteTimersOf(id);
+  }
+
+  emit(effect: Effect): void {
+    this.effects.push(effect);
+  }
+
+  async flush(): Promise<void> {
+    for (const id of this.dirty) {
+      const inv = this.cache.get(id);
+      if (inv) await this.txn.putInvocation(inv);
+    }
+    this.dirty.clear();
+  }
+}

@@ -1,0 +1,20 @@
+// Effects: what the partition asks the outside world to do once a batch has committed.
+// Invariant: effects are produced by `apply` and executed only after the transaction that produced them is
+// durable, in the order they were produced.
+
+import type { TimerRecord } from "../storage/api/records.ts";
+import type { InvocationResponse, ResultWaiter } from "./commands.ts";
+
+export type Effect =
+  /** Start a new attempt of the invocation (epoch fences earlier attempts). */
+  | { readonly kind: "start-attempt"; readonly invocationId: string; readonly epoch: number }
+  /** Send a message (a notification or an ack) on the live stream of the attempt. */
+  | { readonly kind: "push"; readonly invocationId: string; readonly epoch: number; readonly journalIndex: number | undefined; readonly frame: Buffer }
+  /** Stop the running attempt without asking the endpoint (kill, pause). */
+  | { readonly kind: "abort-attempt"; readonly invocationId: string }
+  /** Hand the result to ingress requests waiting on the invocation. */
+  | { readonly kind: "respond"; readonly invocationId: string; readonly response: InvocationResponse }
+  /** Register an ingress request that waits for the invocation's result. */
+  | { readonly kind: "await-result"; readonly invocationId: string; readonly waiter: ResultWaiter }
+  | { readonly kind: "schedule-timer"; readonly timer: TimerRecord }
+  | { readonly kind: "log"; readonly level: "info" | "warn" | "error"; readonly message: string };

@@ -1,0 +1,128 @@
+// Partition commands that come from outside an attempt: ingress invocations and result queries, timers,
+// operator actions (cancel, kill, purge, pause, resume), recovery after a restart, and retention cleanup.
+
+import { MessageType } from "../protocol/message-types.ts";
+import type { Batch } from "./batch.ts";
+import type { AdminOutcome, GetResultOutcome, InvocationQuery, InvokeOutcome, InvokeRequest, ResultWaiter, SignalId } from "./commands.ts";
+import type { TimerRecord } from "../storage/api/records.ts";
+import type { NotificationResult } from "../protocol/common.ts";
+import { appendNotification, beginAttempt, complete, responseOf, startOrQueue } from "./lifecycle.ts";
+import { createInvocation, queryInvocationId, WORKFLOW_ALREADY_INVOKED } from "./invoke.ts";
+import { deliverSignal } from "./signals.ts";
+
+export async function applyInvoke(b: Batch, req: InvokeRequest, waiter: ResultWaiter | undefined): Promise<InvokeOutcome> {
+  const created = await createInvocation(b, req);
+  if (created.kind === "unknown-target") {
+    return { kind: "rejected", invocationId: undefined, status: 404, message: created.message, source: "ingress" };
+  }
+  const inv = created.invocation;
+  if (created.kind === "exists") {
+    if (req.mode === "send") return { kind: "accepted", invocationId: inv.id, executionTime: inv.executionTime, previously: true };
+    if (created.workflowRunAgain) {
+      return { kind: "rejected", invocationId: inv.id, status: 409, message: WORKFLOW_ALREADY_INVOKED, source: "invocation" };
+    }
+    if (inv.status === "completed") return { kind: "completed", response: responseOf(b, inv, true) };
+  }
+  if (req.mode === "call" && waiter) b.emit({ kind: "await-result", invocationId: inv.id, waiter });
+  return { kind: "accepted", invocationId: inv.id, executionTime: inv.executionTime, previously: created.kind === "exists" };
+}
+
+export async function applyGetResult(b: Batch, query: InvocationQuery, waiter: ResultWaiter | undefined): Promise<GetResultOutcome> {
+  const id = queryInvocationId(query);
+  const inv = await b.get(id);
+  if (!inv) return { kind: "not-found", invocationId: id };
+  if (inv.status === "completed") return { kind: "completed", response: responseOf(b, inv, true) };
+  if (!waiter) return { kind: "not-ready", invocationId: id };
+  b.emit({ kind: "await-result", invocationId: id, waiter });
+  return { kind: "waiting", invocationId: id };
+}
+
+export async function applyTimer(b: Batch, timer: TimerRecord): Promise<void> {
+  await b.txn.deleteTimer(timer.id);
+  const inv = await b.get(timer.invocationId);
+  if (!inv || inv.status === "completed") return;
+  switch (timer.kind) {
+    case "sleep":
+      await appendNotification(b, inv, MessageType.SleepCompletion, { completionId: timer.completionId ?? 0 }, { kind: "void" });
+      return;
+    case "start":
+      if (inv.status === "scheduled") await startOrQueue(b, inv);
+      return;
+    case "retry":
+      if (inv.status === "backing-off" && inv.epoch === timer.epoch) await beginAttempt(b, inv);
+      return;
+    default:
+      return;
+  }
+}
+
+export async function applySignal(b: Batch, invocationId: string, signal: SignalId, result: NotificationResult): Promise<AdminOutcome> {
+  const inv = await b.get(invocationId);
+  if (!inv) return { kind: "not-found" };
+  await deliverSignal(b, inv, signal, result);
+  return { kind: "ok", status: 202 };
+}
+
+const CANCELLED = { code: 409, message: "Cancelled" };
+const KILLED = { code: 409, message: "killed" };
+
+export async function applyOperation(b: Batch, op: "cancel" | "kill" | "purge" | "pause" | "resume", invocationId: string): Promise<AdminOutcome> {
+  const inv = await b.get(invocationId);
+  if (!inv) return { kind: "not-found" };
+  const completed = inv.status === "completed";
+  switch (op) {
+    case "cancel":
+    case "kill": {
+      if (completed) return { kind: "conflict", message: `The invocation '${inv.id}' was already completed.` };
+      if (inv.status === "scheduled" || inv.status === "inboxed") {
+        // Not started yet: it disappears, and whoever waits for it learns why.
+        const failure = op === "cancel" ? CANCELLED : KILLED;
+        inv.result = { kind: "failure", failure };
+        b.emit({ kind: "respond", invocationId: inv.id, response: responseOf(b, inv, false) });
+        for (const cb of await b.txn.takeCallbacks(inv.id)) {
+          const waiter = await b.get(cb.invocationId);
+          if (waiter) await appendNotification(b, waiter, cb.notificationType, { completionId: cb.completionId }, { kind: "failure", ...failure });
+        }
+        await b.remove(inv.id);
+        return { kind: "ok", status: 200 };
+      }
+      if (op === "cancel") {
+        await deliverSignal(b, inv, { signalIndex: 1 }, { kind: "void" });
+        return { kind: "ok", status: 202 };
+      }
+      b.emit({ kind: "abort-attempt", invocationId: inv.id });
+      await complete(b, inv, { kind: "failure", failure: KILLED });
+      return { kind: "ok", status: 200 };
+    }
+    case "purge":
+      if (!completed) return { kind: "conflict", message: `The invocation '${inv.id}' is not yet completed.` };
+      await b.remove(inv.id);
+      return { kind: "ok", status: 200 };
+    case "pause":
+      if (completed || inv.status === "paused") return { kind: "conflict", message: `The invocation '${inv.id}' is not running, cannot be paused.` };
+      if (inv.status === "running") b.emit({ kind: "abort-attempt", invocationId: inv.id });
+      inv.status = "paused";
+      inv.epoch += 1;
+      b.touch(inv);
+      return { kind: "ok", status: 200 };
+    case "resume":
+      if (completed) return { kind: "conflict", message: `The invocation '${inv.id}' is completed, cannot be resumed.` };
+      if (inv.status === "paused" || inv.status === "backing-off") await beginAttempt(b, inv);
+      return { kind: "ok", status: 200 };
+  }
+}
+
+/** After a restart: every invocation that was running gets a new attempt. */
+export async function applyRecover(b: Batch, running: readonly string[]): Promise<void> {
+  for (const id of running) {
+    const inv = await b.get(id);
+    if (inv && inv.status === "running") await beginAttempt(b, inv);
+  }
+}
+
+/** Removes completed invocations whose retention has ended. */
+export async function applyCleanup(b: Batch, limit: number): Promise<number> {
+  const expired = await b.txn.expiredInvocations(b.now, limit);
+  for (const id of expired) await b.remove(id);
+  return expired.length;
+}

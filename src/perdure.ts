@@ -1,0 +1,144 @@
+// Composition root: config -> storage -> registry -> partition processor -> invoker and timers -> servers.
+// The only module that chooses adapters. `startPerdure` returns a running server; `stop` shuts it down in
+// order: stop accepting requests, let the commit in progress finish, stop attempts, close storage.
+
+import { randomBytes } from "node:crypto";
+import type { Server } from "node:http";
+import type { Config } from "./config/config.ts";
+import type { Logger } from "./log/logger.ts";
+import { systemClock, type Clock, type RandomSource } from "./core/environment.ts";
+import { SqliteStore } from "./storage/sqlite/sqlite-store.ts";
+import { MemoryStore } from "./storage/memory/memory-store.ts";
+import type { Store } from "./storage/api/store.ts";
+import { EndpointClient } from "./endpoint/client.ts";
+import { Registry } from "./deployments/registry.ts";
+import { PartitionProcessor } from "./partition/processor.ts";
+import { ResultWaiters } from "./partition/result-waiters.ts";
+import type { Effect } from "./partition/effects.ts";
+import { Invoker } from "./invoker/invoker.ts";
+import { TimerQueue } from "./timers/timer-queue.ts";
+import { IngressServer } from "./ingress/server.ts";
+import { AdminServer } from "./admin/server.ts";
+import { VERSION } from "./version.ts";
+
+export interface RunningPerdure {
+  readonly ingressPort: number;
+  readonly adminPort: number;
+  readonly store: Store;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Use the in-memory store instead of SQLite (tests only). */
+  readonly inMemory?: boolean;
+  readonly clock?: Clock;
+}
+
+const CLEANUP_INTERVAL_MS = 60_000;
+
+export async function startPerdure(options: StartOptions): Promise<RunningPerdure> {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const random: RandomSource = { bytes: (n) => randomBytes(n) };
+  const store: Store = options.inMemory ? new MemoryStore() : new SqliteStore({ dataDir: config.dataDir, fsync: config.fsync });
+  const client = new EndpointClient();
+  const registry = new Registry({ store, client, clock, random });
+  await registry.load();
+
+  const waiters = new ResultWaiters();
+  const submit = (cmd: Parameters<PartitionProcessor["submit"]>[0]): void => {
+    processor.submit(cmd).catch((err: unknown) => logger.error(`partition command ${cmd.kind} failed: ${(err as Error).stack ?? String(err)}`));
+  };
+  const invoker = new Invoker({ store, registry, client, clock, submit, log: (level, m) => logger.log(level, m) });
+  const timers = new TimerQueue(clock, (timer) => submit({ kind: "timer-fired", timer }));
+  const dispatch = (effect: Effect): void => {
+    switch (effect.kind) {
+      case "start-attempt":
+        invoker.start(effect.invocationId, effect.epoch);
+        return;
+      case "push":
+        invoker.push(effect.invocationId, effect.epoch, effect.journalIndex, effect.frame);
+        return;
+      case "abort-attempt":
+        invoker.abort(effect.invocationId);
+        return;
+      case "respond":
+        waiters.resolve(effect.invocationId, effect.response);
+        return;
+      case "await-result":
+        waiters.add(effect.invocationId, effect.waiter);
+        return;
+      case "schedule-timer":
+        timers.add(effect.timer);
+        return;
+      case "log":
+        logger.log(effect.level, effect.message);
+        return;
+    }
+  };
+  const processor = new PartitionProcessor(store, { registry, clock, random }, dispatch);
+
+  // Recovery: timers first, then a new attempt for every invocation that was running.
+  for (const t of await store.listTimers()) timers.add(t);
+  const running = await store.listInvocationsByStatus("running");
+  if (running.length > 0) {
+    logger.info(`resuming ${running.length} invocation(s) that were running`);
+    await processor.submit({ kind: "recover", running });
+  }
+  const cleanup = setInterval(() => submit({ kind: "cleanup", limit: 1000 }), CLEANUP_INTERVAL_MS);
+  cleanup.unref();
+  submit({ kind: "cleanup", limit: 1000 });
+
+  const ingress = new IngressServer({ registry, processor, waiters, clock, requestSizeLimit: config.requestSizeLimit });
+  const admin = new AdminServer({
+    registry,
+    processor,
+    version: VERSION,
+    ingressUrl: `http://localhost:${config.ingressPort}/`,
+    log: (level, m) => logger.log(level, m),
+  });
+  try {
+    await ingress.listen(config.ingressPort, config.bindAddress);
+    await admin.listen(config.adminPort, config.bindAddress);
+  } catch (err) {
+    ingress.server.close();
+    admin.server.close();
+    timers.stop();
+    invoker.close();
+    client.close();
+    store.close();
+    throw err;
+  }
+  const ingressPort = portOf(ingress.server);
+  const adminPort = portOf(admin.server);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(cleanup);
+      const closed = Promise.all([closeServer(ingress.server), closeServer(admin.server)]);
+      timers.stop();
+      await processor.close();
+      invoker.close();
+      client.close();
+      ingress.server.closeAllConnections();
+      admin.server.closeAllConnections();
+      await closed;
+      store.close();
+    })());
+  return { ingressPort, adminPort, store, stop };
+}
+
+function portOf(server: Server): number {
+  const addr = server.address();
+  return typeof addr === "object" && addr ? addr.port : 0;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

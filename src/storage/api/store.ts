@@ -1,0 +1,82 @@
+// The storage interface. Adapters (sqlite, memory, later postgres) implement it and pass the contract suite.
+//
+// Invariants:
+// - Partitioned data changes only inside `transaction`; a transaction either commits whole or not at all.
+// - A committed transaction is durable (the adapter syncs before `transaction` resolves, unless configured not to).
+// - Reads inside a transaction see that transaction's own writes.
+// - Write operations (transactions and registry writes) are serialized by the store; reads outside a
+//   transaction see only committed data, never a transaction in progress.
+// - The interface is asynchronous so that adapters backed by a network database can implement it.
+
+import type {
+  Callback,
+  DeploymentRecord,
+  InvocationRecord,
+  JournalEntry,
+  PromiseResult,
+  ServiceRecord,
+  TimerRecord,
+} from "./records.ts";
+
+export interface PartitionTxn {
+  getInvocation(id: string): Promise<InvocationRecord | undefined>;
+  putInvocation(inv: InvocationRecord): Promise<void>;
+  deleteInvocation(id: string): Promise<void>;
+
+  appendJournal(invocationId: string, entry: JournalEntry): Promise<void>;
+  readJournal(invocationId: string): Promise<JournalEntry[]>;
+  /** Returns the notification keys among `keys` that are present in the journal. */
+  findNotifications(invocationId: string, keys: readonly string[]): Promise<string[]>;
+  deleteJournal(invocationId: string): Promise<void>;
+
+  getState(service: string, key: string, stateKey: Buffer): Promise<Buffer | undefined>;
+  getAllState(service: string, key: string): Promise<Array<[Buffer, Buffer]>>;
+  setState(partitionKey: bigint, service: string, key: string, stateKey: Buffer, value: Buffer): Promise<void>;
+  clearState(service: string, key: string, stateKey: Buffer): Promise<void>;
+  clearAllState(service: string, key: string): Promise<void>;
+
+  /** The invocation that holds the exclusive lock on an object key, if any. */
+  getLock(service: string, key: string): Promise<string | undefined>;
+  setLock(partitionKey: bigint, service: string, key: string, invocationId: string): Promise<void>;
+  releaseLock(service: string, key: string): Promise<void>;
+  /** The next inboxed invocation for the key, in arrival order. */
+  nextInboxed(service: string, key: string): Promise<string | undefined>;
+  nextInboxSeq(): Promise<number>;
+
+  getPromise(service: string, key: string, name: string): Promise<PromiseResult | undefined>;
+  putPromise(partitionKey: bigint, service: string, key: string, name: string, result: PromiseResult): Promise<void>;
+
+  /** Callbacks are keyed by what they wait for: an invocation id, or "promise:<service>/<key>/<name>". */
+  addCallback(partitionKey: bigint, target: string, cb: Callback): Promise<void>;
+  takeCallbacks(target: string): Promise<Callback[]>;
+
+  addTimer(timer: Omit<TimerRecord, "id">): Promise<TimerRecord>;
+  deleteTimer(id: number): Promise<void>;
+  deleteTimersOf(invocationId: string): Promise<void>;
+
+  /** Completed invocations whose retention ended before `now`. */
+  expiredInvocations(now: number, limit: number): Promise<string[]>;
+}
+
+export interface Store {
+  /** Runs `fn` in one transaction and commits it durably. If `fn` throws, nothing is written. */
+  transaction<T>(fn: (txn: PartitionTxn) => Promise<T>): Promise<T>;
+
+  /** Committed reads outside the partition loop (the invoker reads a journal to start an attempt). */
+  readInvocation(id: string): Promise<InvocationRecord | undefined>;
+  readJournal(invocationId: string): Promise<JournalEntry[]>;
+  readAllState(service: string, key: string): Promise<Array<[Buffer, Buffer]>>;
+  /** Invocations that must be resumed after a restart: running ones. */
+  listInvocationsByStatus(status: InvocationRecord["status"]): Promise<string[]>;
+  listTimers(): Promise<TimerRecord[]>;
+
+  /** Schema registry (not partitioned). */
+  listDeployments(): Promise<DeploymentRecord[]>;
+  putDeployment(d: DeploymentRecord): Promise<void>;
+  deleteDeployment(id: string): Promise<void>;
+  listServices(): Promise<ServiceRecord[]>;
+  putServices(services: readonly ServiceRecord[]): Promise<void>;
+  deleteServices(names: readonly string[]): Promise<void>;
+
+  close(): void;
+}

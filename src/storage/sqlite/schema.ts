@@ -1,0 +1,92 @@
+// SQLite schema and numbered migrations of perdure's data dir.
+// Invariant: migrations only append; `SCHEMA_VERSION` is the number of the last one. A data dir written by a
+// newer perdure (higher version) is refused rather than guessed at.
+
+export const SCHEMA_VERSION = 1;
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: initial schema
+  `
+  CREATE TABLE invocations (
+    id TEXT PRIMARY KEY,
+    partition_key INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    service TEXT NOT NULL,
+    service_key TEXT,
+    handler TEXT NOT NULL,
+    idempotency_key TEXT,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    inbox_seq INTEGER,
+    record TEXT NOT NULL,
+    result_value BLOB
+  );
+  CREATE INDEX invocations_by_status ON invocations(status);
+  CREATE INDEX invocations_by_expiry ON invocations(expires_at) WHERE expires_at IS NOT NULL;
+  CREATE INDEX invocations_inbox ON invocations(service, service_key, inbox_seq) WHERE status = 'inboxed';
+
+  CREATE TABLE journal (
+    invocation_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    notification_key TEXT,
+    appended_at INTEGER NOT NULL,
+    PRIMARY KEY (invocation_id, idx)
+  ) WITHOUT ROWID;
+  CREATE INDEX journal_notifications ON journal(invocation_id, notification_key) WHERE notification_key IS NOT NULL;
+
+  CREATE TABLE state (
+    service TEXT NOT NULL,
+    service_key TEXT NOT NULL,
+    state_key BLOB NOT NULL,
+    value BLOB NOT NULL,
+    partition_key INTEGER NOT NULL,
+    PRIMARY KEY (service, service_key, state_key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE locks (
+    service TEXT NOT NULL,
+    service_key TEXT NOT NULL,
+    invocation_id TEXT NOT NULL,
+    partition_key INTEGER NOT NULL,
+    PRIMARY KEY (service, service_key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE promises (
+    service TEXT NOT NULL,
+    service_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value BLOB,
+    failure TEXT,
+    partition_key INTEGER NOT NULL,
+    PRIMARY KEY (service, service_key, name)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE callbacks (
+    target TEXT NOT NULL,
+    invocation_id TEXT NOT NULL,
+    completion_id INTEGER NOT NULL,
+    notification_type INTEGER NOT NULL,
+    partition_key INTEGER NOT NULL
+  );
+  CREATE INDEX callbacks_by_target ON callbacks(target);
+
+  CREATE TABLE timers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    due_at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    invocation_id TEXT NOT NULL,
+    completion_id INTEGER,
+    epoch INTEGER,
+    partition_key INTEGER NOT NULL
+  );
+  CREATE INDEX timers_by_invocation ON timers(invocation_id);
+
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+
+  CREATE TABLE deployments (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+  CREATE TABLE services (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+  `,
+];

@@ -1,0 +1,361 @@
+// SQLite adapter of the Store interface, on `node:sqlite` (built into Node 24, no native build).
+//
+// Invariants:
+// - One write connection; every write runs under an async mutex, so a transaction is never interleaved with
+//   another write. Reads outside transactions use a second, read-only connection that sees committed data only.
+// - WAL mode. With `fsync` on (the default), `synchronous=FULL` makes every COMMIT durable before it returns.
+// - Partition keys are u64; SQLite integers are signed, so they are stored as the same 64 bits read signed.
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { mkdirSync, accessSync, constants } from "node:fs";
+import { join } from "node:path";
+import type { PartitionTxn, Store } from "../api/store.ts";
+import type {
+  Callback,
+  DeploymentRecord,
+  InvocationRecord,
+  JournalEntry,
+  PromiseResult,
+  ServiceRecord,
+  TimerKind,
+  TimerRecord,
+} from "../api/records.ts";
+import { decodeInvocation, encodeInvocation } from "../api/invocation-codec.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { ErrorCode, PerdureError } from "../../core/errors.ts";
+import { WriteMutex } from "../api/write-mutex.ts";
+
+export interface SqliteStoreOptions {
+  readonly dataDir: string;
+  /** fsync every commit (default true). Off only for benchmarks that say so. */
+  readonly fsync?: boolean;
+}
+
+const signed = (pk: bigint): bigint => BigInt.asIntN(64, pk);
+
+type Row = Record<string, unknown>;
+
+export class SqliteStore implements Store {
+  readonly path: string;
+  private readonly db: DatabaseSync;
+  private readonly reader: DatabaseSync;
+  private readonly mutex = new WriteMutex();
+  private readonly stmts = new Map<string, StatementSync>();
+  private readonly readerStmts = new Map<string, StatementSync>();
+  private readonly txn: PartitionTxn;
+
+  constructor(options: SqliteStoreOptions) {
+    try {
+      mkdirSync(options.dataDir, { recursive: true });
+      accessSync(options.dataDir, constants.W_OK);
+    } catch (err) {
+      throw new PerdureError(ErrorCode.Storage, `data dir '${options.dataDir}' cannot be written`, { cause: err });
+    }
+    this.path = join(options.dataDir, "perdure.sqlite");
+    this.db = new DatabaseSync(this.path);
+    this.db.exec("PRAGMA journal_mode = WAL");
+    this.db.exec(`PRAGMA synchronous = ${options.fsync === false ? "OFF" : "FULL"}`);
+    this.db.exec("PRAGMA busy_timeout = 5000");
+    this.migrate();
+    this.reader = new DatabaseSync(this.path, { readOnly: true });
+    this.reader.exec("PRAGMA busy_timeout = 5000");
+    this.txn = this.makeTxn();
+  }
+
+  private migrate(): void {
+    const current = Number((this.db.prepare("PRAGMA user_version").get() as Row).user_version);
+    if (current > SCHEMA_VERSION) {
+      throw new PerdureError(
+        ErrorCode.Storage,
+        `data dir was written by a newer perdure (schema version ${current}, this build knows up to ${SCHEMA_VERSION}); refusing to open it`,
+      );
+    }
+    for (let v = current; v < SCHEMA_VERSION; v++) {
+      this.db.exec("BEGIN");
+      try {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.exec(`PRAGMA user_version = ${v + 1}`);
+        this.db.exec("COMMIT");
+      } catch (err) {
+        this.db.exec("ROLLBACK");
+        throw err;
+      }
+    }
+  }
+
+  private st(sql: string): StatementSync {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  private rst(sql: string): StatementSync {
+    let s = this.readerStmts.get(sql);
+    if (!s) {
+      s = this.reader.prepare(sql);
+      this.readerStmts.set(sql, s);
+    }
+    return s;
+  }
+
+  async transaction<T>(fn: (txn: PartitionTxn) => Promise<T>): Promise<T> {
+    return this.mutex.run(async () => {
+      this.db.exec("BEGIN IMMEDIATE");
+      let result: T;
+      try {
+        result = await fn(this.txn);
+      } catch (err) {
+        this.db.exec("ROLLBACK");
+        throw err;
+      }
+      this.db.exec("COMMIT");
+      return result;
+    });
+  }
+
+  private makeTxn(): PartitionTxn {
+    const st = (sql: string) => this.st(sql);
+    return {
+      getInvocation: async (id) => readInvocationRow(st("SELECT record, result_value FROM invocations WHERE id = ?").get(id)),
+      putInvocation: async (inv) => {
+        const { json, resultValue } = encodeInvocation(inv);
+        st(
+          `INSERT INTO invocations (id, partition_key, status, service, service_key, handler, idempotency_key, created_at, modified_at, expires_at, inbox_seq, record, result_value)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET status = excluded.status, modified_at = excluded.modified_at, expires_at = excluded.expires_at,
+             inbox_seq = excluded.inbox_seq, record = excluded.record, result_value = excluded.result_value`,
+        ).run(
+          inv.id,
+          signed(inv.partitionKey),
+          inv.status,
+          inv.service,
+          inv.key ?? null,
+          inv.handler,
+          inv.idempotencyKey ?? null,
+          inv.createdAt,
+          inv.modifiedAt,
+          inv.expiresAt ?? null,
+          inv.status === "inboxed" ? (inv.inboxSeq ?? null) : null,
+          json,
+          resultValue,
+        );
+      },
+      deleteInvocation: async (id) => {
+        st("DELETE FROM invocations WHERE id = ?").run(id);
+      },
+      appendJournal: async (invocationId, e) => {
+        st("INSERT INTO journal (invocation_id, idx, type, payload, notification_key, appended_at) VALUES (?, ?, ?, ?, ?, ?)").run(
+          invocationId,
+          e.index,
+          e.type,
+          e.payload,
+          e.notificationKey ?? null,
+          e.appendedAt,
+        );
+      },
+      readJournal: async (invocationId) => readJournalRows(st("SELECT * FROM journal WHERE invocation_id = ? ORDER BY idx").all(invocationId)),
+      findNotifications: async (invocationId, keys) => {
+        if (keys.length === 0) return [];
+        const rows = st("SELECT notification_key FROM journal WHERE invocation_id = ? AND notification_key IS NOT NULL").all(invocationId);
+        const want = new Set(keys);
+        return rows.map((r) => String(r.notification_key)).filter((k) => want.has(k));
+      },
+      deleteJournal: async (invocationId) => {
+        st("DELETE FROM journal WHERE invocation_id = ?").run(invocationId);
+      },
+      getState: async (service, key, stateKey) => {
+        const row = st("SELECT value FROM state WHERE service = ? AND service_key = ? AND state_key = ?").get(service, key, stateKey);
+        return row ? Buffer.from(row.value as Uint8Array) : undefined;
+      },
+      getAllState: async (service, key) => stateRows(st("SELECT state_key, value FROM state WHERE service = ? AND service_key = ? ORDER BY state_key").all(service, key)),
+      setState: async (pk, service, key, stateKey, value) => {
+        st("INSERT INTO state (service, service_key, state_key, value, partition_key) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value").run(
+          service,
+          key,
+          stateKey,
+          value,
+          signed(pk),
+        );
+      },
+      clearState: async (service, key, stateKey) => {
+        st("DELETE FROM state WHERE service = ? AND service_key = ? AND state_key = ?").run(service, key, stateKey);
+      },
+      clearAllState: async (service, key) => {
+        st("DELETE FROM state WHERE service = ? AND service_key = ?").run(service, key);
+      },
+      getLock: async (service, key) => {
+        const row = st("SELECT invocation_id FROM locks WHERE service = ? AND service_key = ?").get(service, key);
+        return row ? String(row.invocation_id) : undefined;
+      },
+      setLock: async (pk, service, key, invocationId) => {
+        st("INSERT INTO locks (service, service_key, invocation_id, partition_key) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET invocation_id = excluded.invocation_id").run(
+          service,
+          key,
+          invocationId,
+          signed(pk),
+        );
+      },
+      releaseLock: async (service, key) => {
+        st("DELETE FROM locks WHERE service = ? AND service_key = ?").run(service, key);
+      },
+      nextInboxed: async (service, key) => {
+        const row = st("SELECT id FROM invocations WHERE status = 'inboxed' AND service = ? AND service_key = ? ORDER BY inbox_seq LIMIT 1").get(service, key);
+        return row ? String(row.id) : undefined;
+      },
+      nextInboxSeq: async () => {
+        const row = st("INSERT INTO counters (name, value) VALUES ('inbox', 1) ON CONFLICT DO UPDATE SET value = value + 1 RETURNING value").get();
+        return Number(row!.value);
+      },
+      getPromise: async (service, key, name) => {
+        const row = st("SELECT value, failure FROM promises WHERE service = ? AND service_key = ? AND name = ?").get(service, key, name);
+        if (!row) return undefined;
+        return row.failure !== null
+          ? { kind: "failure", failure: JSON.parse(String(row.failure)) }
+          : { kind: "value", value: Buffer.from(row.value as Uint8Array) };
+      },
+      putPromise: async (pk, service, key, name, result: PromiseResult) => {
+        st("INSERT INTO promises (service, service_key, name, value, failure, partition_key) VALUES (?, ?, ?, ?, ?, ?)").run(
+          service,
+          key,
+          name,
+          result.kind === "value" ? result.value : null,
+          result.kind === "failure" ? JSON.stringify(result.failure) : null,
+          signed(pk),
+        );
+      },
+      addCallback: async (pk, target, cb: Callback) => {
+        st("INSERT INTO callbacks (target, invocation_id, completion_id, notification_type, partition_key) VALUES (?, ?, ?, ?, ?)").run(
+          target,
+          cb.invocationId,
+          cb.completionId,
+          cb.notificationType,
+          signed(pk),
+        );
+      },
+      takeCallbacks: async (target) => {
+        const rows = st("SELECT invocation_id, completion_id, notification_type FROM callbacks WHERE target = ? ORDER BY rowid").all(target);
+        if (rows.length === 0) return [];
+        st("DELETE FROM callbacks WHERE target = ?").run(target);
+        return rows.map((r) => ({
+          invocationId: String(r.invocation_id),
+          completionId: Number(r.completion_id),
+          notificationType: Number(r.notification_type),
+        }));
+      },
+      addTimer: async (t) => {
+        const row = st(
+          "INSERT INTO timers (due_at, kind, invocation_id, completion_id, epoch, partition_key) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        ).get(t.dueAt, t.kind, t.invocationId, t.completionId ?? null, t.epoch ?? null, signed(t.partitionKey));
+        return { ...t, id: Number(row!.id) };
+      },
+      deleteTimer: async (id) => {
+        st("DELETE FROM timers WHERE id = ?").run(id);
+      },
+      deleteTimersOf: async (invocationId) => {
+        st("DELETE FROM timers WHERE invocation_id = ?").run(invocationId);
+      },
+      expiredInvocations: async (now, limit) =>
+        st("SELECT id FROM invocations WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?")
+          .all(now, limit)
+          .map((r) => String(r.id)),
+    };
+  }
+
+  async readInvocation(id: string): Promise<InvocationRecord | undefined> {
+    return readInvocationRow(this.rst("SELECT record, result_value FROM invocations WHERE id = ?").get(id));
+  }
+
+  async readJournal(invocationId: string): Promise<JournalEntry[]> {
+    return readJournalRows(this.rst("SELECT * FROM journal WHERE invocation_id = ? ORDER BY idx").all(invocationId));
+  }
+
+  async readAllState(service: string, key: string): Promise<Array<[Buffer, Buffer]>> {
+    return stateRows(this.rst("SELECT state_key, value FROM state WHERE service = ? AND service_key = ? ORDER BY state_key").all(service, key));
+  }
+
+  async listInvocationsByStatus(status: InvocationRecord["status"]): Promise<string[]> {
+    return this.rst("SELECT id FROM invocations WHERE status = ? ORDER BY created_at").all(status).map((r) => String(r.id));
+  }
+
+  async listTimers(): Promise<TimerRecord[]> {
+    const stmt = this.rst("SELECT * FROM timers ORDER BY due_at");
+    stmt.setReadBigInts(true);
+    return stmt.all().map((r) => ({
+      id: Number(r.id),
+      partitionKey: BigInt.asUintN(64, r.partition_key as bigint),
+      dueAt: Number(r.due_at),
+      kind: String(r.kind) as TimerKind,
+      invocationId: String(r.invocation_id),
+      completionId: r.completion_id === null ? undefined : Number(r.completion_id),
+      epoch: r.epoch === null ? undefined : Number(r.epoch),
+    }));
+  }
+
+  async listDeployments(): Promise<DeploymentRecord[]> {
+    return this.rst("SELECT record FROM deployments ORDER BY id").all().map((r) => JSON.parse(String(r.record)) as DeploymentRecord);
+  }
+
+  async putDeployment(d: DeploymentRecord): Promise<void> {
+    await this.mutex.run(async () => {
+      this.st("INSERT INTO deployments (id, record) VALUES (?, ?) ON CONFLICT DO UPDATE SET record = excluded.record").run(d.id, JSON.stringify(d));
+    });
+  }
+
+  async deleteDeployment(id: string): Promise<void> {
+    await this.mutex.run(async () => {
+      this.st("DELETE FROM deployments WHERE id = ?").run(id);
+    });
+  }
+
+  async listServices(): Promise<ServiceRecord[]> {
+    return this.rst("SELECT record FROM services ORDER BY name").all().map((r) => JSON.parse(String(r.record)) as ServiceRecord);
+  }
+
+  async putServices(services: readonly ServiceRecord[]): Promise<void> {
+    await this.mutex.run(async () => {
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        for (const s of services) {
+          this.st("INSERT INTO services (name, record) VALUES (?, ?) ON CONFLICT DO UPDATE SET record = excluded.record").run(s.name, JSON.stringify(s));
+        }
+        this.db.exec("COMMIT");
+      } catch (err) {
+        this.db.exec("ROLLBACK");
+        throw err;
+      }
+    });
+  }
+
+  async deleteServices(names: readonly string[]): Promise<void> {
+    await this.mutex.run(async () => {
+      for (const n of names) this.st("DELETE FROM services WHERE name = ?").run(n);
+    });
+  }
+
+  close(): void {
+    this.reader.close();
+    this.db.close();
+  }
+}
+
+function readInvocationRow(row: Row | undefined): InvocationRecord | undefined {
+  if (!row) return undefined;
+  return decodeInvocation(String(row.record), (row.result_value as Uint8Array | null) ?? null);
+}
+
+function readJournalRows(rows: Row[]): JournalEntry[] {
+  return rows.map((r) => ({
+    index: Number(r.idx),
+    type: Number(r.type),
+    payload: Buffer.from(r.payload as Uint8Array),
+    notificationKey: r.notification_key === null ? undefined : String(r.notification_key),
+    appendedAt: Number(r.appended_at),
+  }));
+}
+
+function stateRows(rows: Row[]): Array<[Buffer, Buffer]> {
+  return rows.map((r) => [Buffer.from(r.state_key as Uint8Array), Buffer.from(r.value as Uint8Array)]);
+}
