@@ -78,7 +78,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
         return;
     }
   };
-  const processor = new PartitionProcessor(store, { registry, clock, random }, dispatch);
+  const processor = new PartitionProcessor(store, { registry, clock, random, maxProtocolVersion: config.maxProtocolVersion }, dispatch);
 
   // Recovery: timers first, then a new attempt for every invocation that was running.
   for (const t of await store.listTimers()) timers.add(t);

@@ -12,6 +12,8 @@ export interface Config {
   /** fsync every commit (on by default; off only for labelled benchmarks). */
   readonly fsync: boolean;
   readonly requestSizeLimit: number;
+  /** Highest invocation protocol version negotiated with endpoints (5 to 7). */
+  readonly maxProtocolVersion: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -22,6 +24,7 @@ export const DEFAULTS: Config = Object.freeze({
   logLevel: "info",
   fsync: true,
   requestSizeLimit: 32 * 1024 * 1024,
+  maxProtocolVersion: 7,
 });
 
 export class ConfigError extends Error {}
@@ -30,7 +33,7 @@ interface Option {
   readonly flag: string;
   readonly env: string;
   readonly key: keyof Config;
-  readonly kind: "port" | "string" | "level" | "bool" | "size";
+  readonly kind: "port" | "string" | "level" | "bool" | "size" | "protocol";
   readonly help: string;
 }
 
@@ -41,19 +44,25 @@ export const OPTIONS: readonly Option[] = [
   { flag: "--data-dir", env: "PERDURE_DATA_DIR", key: "dataDir", kind: "string", help: "directory of the embedded SQLite data (default ./perdure-data)" },
   { flag: "--log-level", env: "PERDURE_LOG_LEVEL", key: "logLevel", kind: "level", help: "debug, info, warn or error (default info)" },
   { flag: "--fsync", env: "PERDURE_FSYNC", key: "fsync", kind: "bool", help: "sync every commit to disk: true or false (default true)" },
+  { flag: "--max-protocol-version", env: "PERDURE_MAX_PROTOCOL_VERSION", key: "maxProtocolVersion", kind: "protocol", help: "highest invocation protocol version to use, 5 to 7 (default 7)" },
   { flag: "--request-size-limit", env: "PERDURE_REQUEST_SIZE_LIMIT", key: "requestSizeLimit", kind: "size", help: "largest request body in bytes (default 33554432)" },
 ];
 
 function convert(opt: Option, raw: string, from: string): unknown {
   switch (opt.kind) {
     case "port": {
-      const n = Number(raw);
+      const n = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${from}: '${raw}' is not a port number (0-65535)`);
       return n;
     }
     case "size": {
-      const n = Number(raw);
+      const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
       if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${from}: '${raw}' is not a positive number of bytes`);
+      return n;
+    }
+    case "protocol": {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 5 || n > 7) throw new ConfigError(`${from}: '${raw}' is not a supported protocol version (5, 6 or 7)`);
       return n;
     }
     case "level":
@@ -71,6 +80,8 @@ function convert(opt: Option, raw: string, from: string): unknown {
 export type ParsedArgs = { readonly kind: "run"; readonly config: Config } | { readonly kind: "help" } | { readonly kind: "version" };
 
 export function resolveConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedArgs {
+  if (argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
+  if (argv.includes("--version")) return { kind: "version" };
   const values: Record<string, unknown> = { ...DEFAULTS };
   for (const opt of OPTIONS) {
     const raw = env[opt.env];
@@ -86,11 +97,11 @@ export function resolveConfig(argv: readonly string[], env: Readonly<Record<stri
     const opt = OPTIONS.find((o) => o.flag === name);
     if (!opt) throw new ConfigError(`unknown option '${arg}' (see --help)`);
     let raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (raw === undefined) throw new ConfigError(`${name} needs a value`);
-    if (opt.kind === "bool" && eq < 0 && raw.startsWith("--")) {
+    if (opt.kind === "bool" && eq < 0 && (raw === undefined || raw.startsWith("--"))) {
       i--;
       raw = "true";
     }
+    if (raw === undefined) throw new ConfigError(`${name} needs a value`);
     values[opt.key] = convert(opt, raw, name);
   }
   return { kind: "run", config: Object.freeze(values as unknown as Config) };

@@ -129,9 +129,10 @@ export class Registry {
       timeoutMs: this.discoveryTimeoutMs,
     });
     const existing = [...this.deployments.values()].find((d) => d.uri === uri);
-    if (existing && (!req.force || sameServices(existing.services, manifest.services))) {
+    if (existing && !req.force) {
       return { created: false, deployment: existing, services: this.servicesOf(existing.id) };
     }
+    const unchanged = existing !== undefined && sameServices(existing.services, manifest.services);
     for (const s of manifest.services) {
       const current = this.services.get(s.name);
       if (current && current.definition.ty !== s.ty && !req.force) {
@@ -156,7 +157,7 @@ export class Registry {
       const current = this.services.get(def.name);
       return {
         name: def.name,
-        revision: (current?.revision ?? 0) + 1,
+        revision: unchanged && current ? current.revision : (current?.revision ?? 0) + 1,
         deploymentId: deployment.id,
         definition: def,
         overrides: current?.overrides ?? {},

@@ -24,7 +24,7 @@ export type IngressRoute =
   | { readonly kind: "not-found" };
 
 export const BAD_HANDLER_PATH = "bad path, expected either /:service-name/:handler or /:object-name/:object-key/:handler";
-const BAD_RESTATE_CALL_PATH =
+export const BAD_RESTATE_CALL_PATH =
   "bad path, expected /restate/call/:service/:handler, /restate/send/:service/:handler, /restate/scope/:scope/call/:service/:handler, /restate/attach/:invocation_id, /restate/output/:invocation_id, or /restate/lookup";
 const BAD_INVOCATION_PATH =
   "bad path, expected either /restate/invocation/:invocation_id/output or /restate/invocation/:invocation_id/attach or /restate/invocation/:invocation_target/:idempotency_key/output or /restate/invocation/:invocation_target/:idempotency_key/attach";

@@ -15,7 +15,7 @@ import type { Clock } from "../core/environment.ts";
 import { InvalidIdError, encodeInvocationId, parseAwakeableId, parseInvocationId } from "../core/ids.ts";
 import { DurationParseError, formatRfc3339Nanos, formatRfc3339Offset, parseDuration } from "../core/durations.ts";
 import { BodyTooLarge, corsHeaders, readBody, sendError, sendJson, sendTooLarge } from "./http-io.ts";
-import { BAD_HANDLER_PATH, decodeSegment, parseIngressPath } from "./paths.ts";
+import { BAD_HANDLER_PATH, BAD_RESTATE_CALL_PATH, decodeSegment, parseIngressPath } from "./paths.ts";
 import { contentTypeMatches } from "./content-type.ts";
 
 export interface IngressDeps {
@@ -122,7 +122,7 @@ export class IngressServer {
       send = true;
       rest = rest.slice(0, -1);
     }
-    if (rest.length !== (keyed ? 2 : 1)) return sendError(req, res, 400, BAD_HANDLER_PATH);
+    if (rest.length !== (keyed ? 2 : 1)) return sendError(req, res, 400, explicitSend === undefined ? BAD_HANDLER_PATH : BAD_RESTATE_CALL_PATH);
     const key = keyed ? decodeSegment(rest[0]!) : undefined;
     const handlerName = rest[rest.length - 1]!;
     const handler = registry.handler(serviceName, handlerName);

@@ -161,8 +161,6 @@ export class Attempt {
       if (TERMINAL.has(frame.type)) {
         this.state = "draining";
         this.endInput();
-        this.clearInactivity();
-        this.abortTimer = setTimeout(() => this.abort(), this.abortTimeoutMs);
       }
     }
   }
@@ -192,21 +190,26 @@ export class Attempt {
     });
   }
 
+  /** Ends the request body; from then on the abort timeout bounds how long the endpoint may take. */
   private endInput(): void {
     if (!this.inputOpen) return;
     this.inputOpen = false;
     this.stream?.end();
+    this.clearInactivity();
+    if (!this.abortTimer) {
+      this.abortTimer = setTimeout(() => {
+        if (this.state === "streaming") this.fail(ErrorCode.Timeout, `the endpoint did not finish within the abort timeout of ${this.abortTimeoutMs} ms`);
+        else this.abort();
+      }, this.abortTimeoutMs);
+      this.abortTimer.unref();
+    }
   }
 
   /** Resets the inactivity timeout: after it, the request body ends and the endpoint suspends. */
   private touch(): void {
     if (this.state !== "streaming" || !this.inputOpen) return;
     this.clearInactivity();
-    this.inactivityTimer = setTimeout(() => {
-      this.endInput();
-      this.abortTimer = setTimeout(() => this.fail(ErrorCode.Timeout, `the endpoint did not finish within the abort timeout of ${this.abortTimeoutMs} ms`), this.abortTimeoutMs);
-      this.abortTimer.unref();
-    }, this.inactivityTimeoutMs);
+    this.inactivityTimer = setTimeout(() => this.endInput(), this.inactivityTimeoutMs);
     this.inactivityTimer.unref();
   }
 

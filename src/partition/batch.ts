@@ -15,6 +15,8 @@ export interface PartitionDeps {
   readonly registry: Registry;
   readonly clock: Clock;
   readonly random: RandomSource;
+  /** Highest invocation protocol version to negotiate (5 to 7). */
+  readonly maxProtocolVersion: number;
 }
 
 export class Batch {

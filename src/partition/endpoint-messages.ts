@@ -12,7 +12,15 @@ import type { Frame } from "../protocol/frame.ts";
 import { MessageType, isCommand, isCustomEntry, messageTypeName } from "../protocol/message-types.ts";
 import { decodeCommand } from "../protocol/command-decode.ts";
 import type { Command } from "../protocol/commands.ts";
-import { decodeError, decodeProposeRunCompletion, decodeSuspension, suspensionAwaitedIds } from "../protocol/control.ts";
+import {
+  decodeError,
+  decodeProposeRunCompletion,
+  decodeSuspension,
+  encodeProposeRunCompletionAck,
+  ErrorBehavior,
+  suspensionAwaitedIds,
+} from "../protocol/control.ts";
+import { FrameFlags, encodeFrame } from "../protocol/frame.ts";
 import type { NotificationResult, InvocationTarget as ProtocolTarget } from "../protocol/common.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { ErrorCode } from "../core/errors.ts";
@@ -51,7 +59,9 @@ export async function applyEndpointMessage(b: Batch, invocationId: string, epoch
         if (already.length > 0) return;
         inv.retryCount = 0;
         inv.lastEntryAt = b.now;
-        await appendNotification(b, inv, MessageType.RunCompletion, { completionId: m.resultCompletionId }, m.result);
+        // V7 asks for an ack: the journal keeps the completion (replayed at this position), the stream gets the ack.
+        const ack = frame.flags & FrameFlags.RequestedAck ? encodeFrame(MessageType.ProposeRunCompletionAck, encodeProposeRunCompletionAck({ completionId: m.resultCompletionId })) : undefined;
+        await appendNotification(b, inv, MessageType.RunCompletion, { completionId: m.resultCompletionId }, m.result, ack);
         return;
       }
       case MessageType.End: {
@@ -85,6 +95,18 @@ export async function applyEndpointMessage(b: Batch, invocationId: string, epoch
       }
       case MessageType.Error: {
         const m = decodeError(frame.payload);
+        if (m.behavior === ErrorBehavior.Fail) {
+          await complete(b, inv, { kind: "failure", failure: { code: m.code || 500, message: m.message } });
+          return;
+        }
+        if (m.behavior === ErrorBehavior.Pause) {
+          inv.failedAttempts += 1;
+          inv.lastFailure = { code: m.code || 500, message: m.message, errorCode: ErrorCode.AttemptFailed };
+          inv.status = "paused";
+          b.touch(inv);
+          b.emit({ kind: "log", level: "warn", message: `invocation ${inv.id} (${inv.service}/${inv.handler}) paused at the endpoint's request: ${m.message}` });
+          return;
+        }
         const related =
           m.relatedCommandIndex !== undefined || m.relatedCommandName
             ? `${m.relatedCommandType !== undefined ? messageTypeName(m.relatedCommandType) : "command"} #${m.relatedCommandIndex ?? "?"}${m.relatedCommandName ? ` '${m.relatedCommandName}'` : ""}`

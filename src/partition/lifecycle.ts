@@ -37,8 +37,19 @@ function awaits(inv: InvocationRecord, key: string): boolean {
   return a.names.includes(rest);
 }
 
-/** Appends a notification to an invocation's journal and pushes it or wakes the invocation. */
-export async function appendNotification(b: Batch, inv: InvocationRecord, type: number, id: NotificationId, result: NotificationResult): Promise<void> {
+/**
+ * Appends a notification to an invocation's journal and pushes it or wakes the invocation.
+ * `liveFrame` replaces what a live attempt receives (V7 run acks: the journal keeps the completion, the stream
+ * gets the ack).
+ */
+export async function appendNotification(
+  b: Batch,
+  inv: InvocationRecord,
+  type: number,
+  id: NotificationId,
+  result: NotificationResult,
+  liveFrame?: Buffer,
+): Promise<void> {
   if (inv.status === "completed") return;
   const payload = encodeNotification({ id, result });
   const key = notificationKey(id);
@@ -47,7 +58,7 @@ export async function appendNotification(b: Batch, inv: InvocationRecord, type: 
   inv.journalLength = index + 1;
   b.touch(inv);
   if (inv.status === "running") {
-    b.emit({ kind: "push", invocationId: inv.id, epoch: inv.epoch, journalIndex: index, frame: encodeFrame(type, payload) });
+    b.emit({ kind: "push", invocationId: inv.id, epoch: inv.epoch, journalIndex: index, frame: liveFrame ?? encodeFrame(type, payload) });
   } else if (inv.status === "suspended" && awaits(inv, key)) {
     await beginAttempt(b, inv);
   }
@@ -60,7 +71,7 @@ export async function beginAttempt(b: Batch, inv: InvocationRecord): Promise<voi
   if (inv.deploymentId === undefined) {
     const svc = b.deps.registry.service(inv.service);
     const deployment = svc && b.deps.registry.deployment(svc.deploymentId);
-    const version = deployment && pickProtocolVersion(deployment.minProtocolVersion, deployment.maxProtocolVersion);
+    const version = deployment && pickProtocolVersion(deployment.minProtocolVersion, deployment.maxProtocolVersion, b.deps.maxProtocolVersion);
     if (!deployment || version === undefined) {
       inv.status = "running";
       b.touch(inv);

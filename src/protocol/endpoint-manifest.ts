@@ -5,7 +5,7 @@
 import type { HandlerDefinition, HandlerType, InvocationOptions, RetryPolicy, ServiceDefinition, ServiceType } from "../core/types.ts";
 
 export const MIN_SERVICE_PROTOCOL_VERSION = 5;
-export const MAX_SERVICE_PROTOCOL_VERSION = 6;
+export const MAX_SERVICE_PROTOCOL_VERSION = 7;
 export const MANIFEST_CONTENT_TYPES = [2, 3, 4].map((v) => `application/vnd.restate.endpointmanifest.v${v}+json`);
 
 export interface EndpointManifest {
@@ -166,8 +166,8 @@ export function parseEndpointManifest(doc: unknown): EndpointManifest {
   return { protocolMode: mode, minProtocolVersion: min, maxProtocolVersion: max, services };
 }
 
-/** The protocol version to use with an endpoint that speaks [min, max]. */
-export function pickProtocolVersion(min: number, max: number): number | undefined {
-  const v = Math.min(max, MAX_SERVICE_PROTOCOL_VERSION);
+/** The protocol version to use with an endpoint that speaks [min, max], at most `serverMax`. */
+export function pickProtocolVersion(min: number, max: number, serverMax: number = MAX_SERVICE_PROTOCOL_VERSION): number | undefined {
+  const v = Math.min(max, serverMax, MAX_SERVICE_PROTOCOL_VERSION);
   return v >= Math.max(min, MIN_SERVICE_PROTOCOL_VERSION) ? v : undefined;
 }

@@ -27,6 +27,10 @@ const cloneInvocation = (inv: InvocationRecord): InvocationRecord => {
   if (inv.result?.kind === "success") return { ...copy, result: { kind: "success", value: Buffer.from(inv.result.value) } };
   return copy;
 };
+// structuredClone turns a Buffer into a plain Uint8Array (no `toString("utf8")`, no `equals`): copy values by hand.
+const clonePromise = (p: PromiseResult): PromiseResult =>
+  p.kind === "value" ? { kind: "value", value: Buffer.from(p.value) } : { kind: "failure", failure: clone(p.failure) };
+const byBinary = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function copyTables(t: Tables): Tables {
   return {
@@ -79,25 +83,31 @@ export class MemoryStore implements Store {
     return [...this.tables.invocations.values()].filter((i) => i.status === status).sort((a, b) => a.createdAt - b.createdAt).map((i) => i.id);
   }
   async listTimers() {
-    return [...this.tables.timers.values()].sort((a, b) => a.dueAt - b.dueAt);
+    return [...this.tables.timers.values()].sort((a, b) => a.dueAt - b.dueAt).map((t) => ({ ...t }));
   }
+  // Registry: listed in id / name order (byte-wise, as the sqlite adapter does); writes are serialized with
+  // transactions, as the Store interface requires.
   async listDeployments() {
-    return [...this.deployments.values()].map(clone);
+    return [...this.deployments.values()].sort((a, b) => byBinary(a.id, b.id)).map(clone);
   }
-  async putDeployment(d: DeploymentRecord) {
-    this.deployments.set(d.id, clone(d));
+  putDeployment(d: DeploymentRecord) {
+    return this.mutex.run(async () => void this.deployments.set(d.id, clone(d)));
   }
-  async deleteDeployment(id: string) {
-    this.deployments.delete(id);
+  deleteDeployment(id: string) {
+    return this.mutex.run(async () => void this.deployments.delete(id));
   }
   async listServices() {
-    return [...this.services.values()].map(clone).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.services.values()].sort((a, b) => byBinary(a.name, b.name)).map(clone);
   }
-  async putServices(services: readonly ServiceRecord[]) {
-    for (const s of services) this.services.set(s.name, clone(s));
+  putServices(services: readonly ServiceRecord[]) {
+    return this.mutex.run(async () => {
+      for (const s of services) this.services.set(s.name, clone(s));
+    });
   }
-  async deleteServices(names: readonly string[]) {
-    for (const n of names) this.services.delete(n);
+  deleteServices(names: readonly string[]) {
+    return this.mutex.run(async () => {
+      for (const n of names) this.services.delete(n);
+    });
   }
   close(): void {}
 }
@@ -157,18 +167,18 @@ function makeTxn(t: Tables): PartitionTxn {
     nextInboxSeq: async () => ++t.counters.inbox,
     getPromise: async (service, key, name) => {
       const p = t.promises.get(`${objKey(service, key)}\u0000${name}`);
-      return p ? clone(p) : undefined;
+      return p ? clonePromise(p) : undefined;
     },
     putPromise: async (_pk, service, key, name, result) => {
       const k = `${objKey(service, key)}\u0000${name}`;
       if (t.promises.has(k)) throw new Error(`promise ${k} already exists`);
-      t.promises.set(k, clone(result));
+      t.promises.set(k, clonePromise(result));
     },
     addCallback: async (_pk, target, cb) => void t.callbacks.set(target, [...(t.callbacks.get(target) ?? []), { ...cb }]),
     takeCallbacks: async (target) => {
       const list = t.callbacks.get(target) ?? [];
       t.callbacks.delete(target);
-      return list;
+      return list.map((cb) => ({ ...cb }));
     },
     addTimer: async (timer) => {
       const rec = { ...timer, id: ++t.counters.timer };

@@ -22,7 +22,7 @@ import type {
 } from "../api/records.ts";
 import { decodeInvocation, encodeInvocation } from "../api/invocation-codec.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
-import { ErrorCode, PerdureError } from "../../core/errors.ts";
+import { ErrorCode, PerdureError, errorMessage } from "../../core/errors.ts";
 import { WriteMutex } from "../api/write-mutex.ts";
 
 export interface SqliteStoreOptions {
@@ -52,17 +52,29 @@ export class SqliteStore implements Store {
       throw new PerdureError(ErrorCode.Storage, `data dir '${options.dataDir}' cannot be written`, { cause: err });
     }
     this.path = join(options.dataDir, "perdure.sqlite");
-    this.db = new DatabaseSync(this.path);
-    this.db.exec("PRAGMA journal_mode = WAL");
-    this.db.exec(`PRAGMA synchronous = ${options.fsync === false ? "OFF" : "FULL"}`);
-    this.db.exec("PRAGMA busy_timeout = 5000");
-    this.migrate();
-    this.reader = new DatabaseSync(this.path, { readOnly: true });
-    this.reader.exec("PRAGMA busy_timeout = 5000");
+    // On any failure below, close what was opened: a refused data dir must not stay held by this process.
+    const opened: DatabaseSync[] = [];
+    try {
+      this.db = new DatabaseSync(this.path);
+      opened.push(this.db);
+      // Check the version before anything else writes to the file: a newer data dir is left untouched.
+      const current = this.schemaVersion();
+      this.db.exec("PRAGMA journal_mode = WAL");
+      this.db.exec(`PRAGMA synchronous = ${options.fsync === false ? "OFF" : "FULL"}`);
+      this.db.exec("PRAGMA busy_timeout = 5000");
+      this.migrate(current);
+      this.reader = new DatabaseSync(this.path, { readOnly: true });
+      opened.push(this.reader);
+      this.reader.exec("PRAGMA busy_timeout = 5000");
+    } catch (err) {
+      for (const db of opened.reverse()) db.close();
+      if (err instanceof PerdureError) throw err;
+      throw new PerdureError(ErrorCode.Storage, `cannot open the database '${this.path}': ${errorMessage(err)}`, { cause: err });
+    }
     this.txn = this.makeTxn();
   }
 
-  private migrate(): void {
+  private schemaVersion(): number {
     const current = Number((this.db.prepare("PRAGMA user_version").get() as Row).user_version);
     if (current > SCHEMA_VERSION) {
       throw new PerdureError(
@@ -70,6 +82,10 @@ export class SqliteStore implements Store {
         `data dir was written by a newer perdure (schema version ${current}, this build knows up to ${SCHEMA_VERSION}); refusing to open it`,
       );
     }
+    return current;
+  }
+
+  private migrate(current: number): void {
     for (let v = current; v < SCHEMA_VERSION; v++) {
       this.db.exec("BEGIN");
       try {
@@ -77,9 +93,27 @@ export class SqliteStore implements Store {
         this.db.exec(`PRAGMA user_version = ${v + 1}`);
         this.db.exec("COMMIT");
       } catch (err) {
-        this.db.exec("ROLLBACK");
+        this.rollback();
         throw err;
       }
+    }
+  }
+
+  /** Ends the open transaction, if SQLite still has one (a failed COMMIT, unlike most errors, leaves it open). */
+  private rollback(): void {
+    if (this.db.isTransaction) this.db.exec("ROLLBACK");
+  }
+
+  /** Runs `body` in one write transaction on the write connection; caller holds the mutex. */
+  private async inTransaction<T>(body: () => Promise<T>): Promise<T> {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = await body();
+      this.db.exec("COMMIT");
+      return result;
+    } catch (err) {
+      this.rollback();
+      throw err;
     }
   }
 
@@ -102,18 +136,7 @@ export class SqliteStore implements Store {
   }
 
   async transaction<T>(fn: (txn: PartitionTxn) => Promise<T>): Promise<T> {
-    return this.mutex.run(async () => {
-      this.db.exec("BEGIN IMMEDIATE");
-      let result: T;
-      try {
-        result = await fn(this.txn);
-      } catch (err) {
-        this.db.exec("ROLLBACK");
-        throw err;
-      }
-      this.db.exec("COMMIT");
-      return result;
-    });
+    return this.mutex.run(() => this.inTransaction(() => fn(this.txn)));
   }
 
   private makeTxn(): PartitionTxn {
@@ -281,7 +304,7 @@ export class SqliteStore implements Store {
   }
 
   async listTimers(): Promise<TimerRecord[]> {
-    const stmt = this.rst("SELECT * FROM timers ORDER BY due_at");
+    const stmt = this.rst("SELECT * FROM timers ORDER BY due_at, id");
     stmt.setReadBigInts(true);
     return stmt.all().map((r) => ({
       id: Number(r.id),
@@ -315,24 +338,21 @@ export class SqliteStore implements Store {
   }
 
   async putServices(services: readonly ServiceRecord[]): Promise<void> {
-    await this.mutex.run(async () => {
-      this.db.exec("BEGIN IMMEDIATE");
-      try {
+    await this.mutex.run(() =>
+      this.inTransaction(async () => {
         for (const s of services) {
           this.st("INSERT INTO services (name, record) VALUES (?, ?) ON CONFLICT DO UPDATE SET record = excluded.record").run(s.name, JSON.stringify(s));
         }
-        this.db.exec("COMMIT");
-      } catch (err) {
-        this.db.exec("ROLLBACK");
-        throw err;
-      }
-    });
+      }),
+    );
   }
 
   async deleteServices(names: readonly string[]): Promise<void> {
-    await this.mutex.run(async () => {
-      for (const n of names) this.st("DELETE FROM services WHERE name = ?").run(n);
-    });
+    await this.mutex.run(() =>
+      this.inTransaction(async () => {
+        for (const n of names) this.st("DELETE FROM services WHERE name = ?").run(n);
+      }),
+    );
   }
 
   close(): void {
