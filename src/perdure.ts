@@ -11,6 +11,7 @@ import { SqliteStore } from "./storage/sqlite/sqlite-store.ts";
 import { MemoryStore } from "./storage/memory/memory-store.ts";
 import type { Store } from "./storage/api/store.ts";
 import { EndpointClient } from "./endpoint/client.ts";
+import { RequestSigner } from "./endpoint/request-identity.ts";
 import { Registry } from "./deployments/registry.ts";
 import { PartitionProcessor } from "./partition/processor.ts";
 import { ResultWaiters } from "./partition/result-waiters.ts";
@@ -20,6 +21,7 @@ import { TimerQueue } from "./timers/timer-queue.ts";
 import { IngressServer } from "./ingress/server.ts";
 import { AdminServer } from "./admin/server.ts";
 import { VERSION } from "./version.ts";
+import { ErrorCode, PerdureError } from "./core/errors.ts";
 
 export interface RunningPerdure {
   readonly ingressPort: number;
@@ -43,7 +45,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
   const clock = options.clock ?? systemClock;
   const random: RandomSource = { bytes: (n) => randomBytes(n) };
   const store: Store = options.inMemory ? new MemoryStore() : new SqliteStore({ dataDir: config.dataDir, fsync: config.fsync });
-  const client = new EndpointClient();
+  const client = new EndpointClient(config.requestIdentityKeyFile ? loadSigner(config.requestIdentityKeyFile, clock) : undefined);
   const registry = new Registry({ store, client, clock, random });
   await registry.load();
 
@@ -129,6 +131,14 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
       store.close();
     })());
   return { ingressPort, adminPort, store, stop };
+}
+
+function loadSigner(file: string, clock: Clock): RequestSigner {
+  try {
+    return RequestSigner.fromFile(file, () => clock.now());
+  } catch (err) {
+    throw new PerdureError(ErrorCode.BadRequest, `cannot use request identity key file '${file}'`, { cause: err });
+  }
 }
 
 function portOf(server: Server): number {

@@ -14,6 +14,8 @@ export interface Config {
   readonly requestSizeLimit: number;
   /** Highest invocation protocol version negotiated with endpoints (5 to 7). */
   readonly maxProtocolVersion: number;
+  /** PEM file with an Ed25519 private key; when set, requests to endpoints are signed. */
+  readonly requestIdentityKeyFile: string | undefined;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -25,6 +27,7 @@ export const DEFAULTS: Config = Object.freeze({
   fsync: true,
   requestSizeLimit: 32 * 1024 * 1024,
   maxProtocolVersion: 7,
+  requestIdentityKeyFile: undefined,
 });
 
 export class ConfigError extends Error {}
@@ -45,6 +48,7 @@ export const OPTIONS: readonly Option[] = [
   { flag: "--log-level", env: "PERDURE_LOG_LEVEL", key: "logLevel", kind: "level", help: "debug, info, warn or error (default info)" },
   { flag: "--fsync", env: "PERDURE_FSYNC", key: "fsync", kind: "bool", help: "sync every commit to disk: true or false (default true)" },
   { flag: "--max-protocol-version", env: "PERDURE_MAX_PROTOCOL_VERSION", key: "maxProtocolVersion", kind: "protocol", help: "highest invocation protocol version to use, 5 to 7 (default 7)" },
+  { flag: "--request-identity-key-file", env: "PERDURE_REQUEST_IDENTITY_KEY_FILE", key: "requestIdentityKeyFile", kind: "string", help: "Ed25519 private key (PEM) to sign requests to endpoints" },
   { flag: "--request-size-limit", env: "PERDURE_REQUEST_SIZE_LIMIT", key: "requestSizeLimit", kind: "size", help: "largest request body in bytes (default 33554432)" },
 ];
 

@@ -37,6 +37,7 @@ export async function discover(client: EndpointClient, req: DiscoveryRequest): P
   try {
     res = await client.request(url, {
       method: "GET",
+      audience: "/discover",
       http11: req.useHttp11,
       timeoutMs: req.timeoutMs,
       headers: { accept: MANIFEST_CONTENT_TYPES.join(", "), ...req.additionalHeaders },

@@ -9,6 +9,7 @@
 import http2 from "node:http2";
 import http from "node:http";
 import https from "node:https";
+import type { RequestSigner } from "./request-identity.ts";
 
 export interface StreamListener {
   onResponse(status: number, headers: Record<string, string | string[] | undefined>): void;
@@ -28,6 +29,10 @@ export interface OpenOptions {
   readonly method: "GET" | "POST";
   readonly headers: Record<string, string>;
   readonly http11: boolean;
+  /** Path suffix the request is signed for when request identity is on (`/discover`, `/invoke/S/h`). */
+  readonly audience?: string;
+  /** Object key or workflow id, signed as the token's subject. */
+  readonly subject?: string;
 }
 
 export interface SimpleResponse {
@@ -37,11 +42,19 @@ export interface SimpleResponse {
 }
 
 export class EndpointClient {
+  private readonly signer: RequestSigner | undefined;
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly tlsAgent = new https.Agent({ keepAlive: true });
 
+  constructor(signer?: RequestSigner) {
+    this.signer = signer;
+  }
+
   open(url: URL, options: OpenOptions, listener: StreamListener): EndpointStream {
+    if (this.signer && options.audience !== undefined) {
+      options = { ...options, headers: { ...options.headers, ...this.signer.headers(options.audience, options.subject) } };
+    }
     return options.http11 ? this.openHttp11(url, options, listener) : this.openHttp2(url, options, listener);
   }
 

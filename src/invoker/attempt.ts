@@ -81,9 +81,12 @@ export class Attempt {
       ...deployment.additionalHeaders,
     };
     if (inv.key !== undefined) headers["x-restate-service-key"] = encodeURIComponent(inv.key);
-    const url = endpointUrl(new URL(deployment.uri), `/invoke/${encodeURIComponent(inv.service)}/${encodeURIComponent(inv.handler)}`);
+
     this.state = "streaming";
-    this.stream = this.ctx.client.open(url, { method: "POST", headers, http11: deployment.httpVersion === "HTTP/1.1" }, {
+    const audience = `/invoke/${encodeURIComponent(inv.service)}/${encodeURIComponent(inv.handler)}`;
+    const options = { method: "POST" as const, headers, http11: deployment.httpVersion === "HTTP/1.1", audience, ...(inv.key !== undefined ? { subject: inv.key } : {}) };
+    const url = endpointUrl(new URL(deployment.uri), audience);
+    this.stream = this.ctx.client.open(url, options, {
       onResponse: (status, h) => this.onResponse(status, h),
       onData: (chunk) => this.onData(chunk),
       onEnd: () => this.onEnd(),
