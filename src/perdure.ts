@@ -22,6 +22,7 @@ import { IngressServer } from "./ingress/server.ts";
 import { AdminServer } from "./admin/server.ts";
 import { VERSION } from "./version.ts";
 import { ErrorCode, PerdureError } from "./core/errors.ts";
+import { NO_FAULTS, crashingFaultPoints, parseFaultPoint } from "./faults/fault-points.ts";
 
 export interface RunningPerdure {
   readonly ingressPort: number;
@@ -80,7 +81,10 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
         return;
     }
   };
-  const processor = new PartitionProcessor(store, { registry, clock, random, maxProtocolVersion: config.maxProtocolVersion }, dispatch);
+  const fault = config.testFaultPoint ? parseFaultPoint(config.testFaultPoint) : undefined;
+  const faults = fault ? crashingFaultPoints(fault.name, fault.count, () => process.kill(process.pid, "SIGKILL")) : NO_FAULTS;
+  if (fault) logger.warn(`test fault point armed: crash at ${fault.name} #${fault.count}`);
+  const processor = new PartitionProcessor(store, { registry, clock, random, maxProtocolVersion: config.maxProtocolVersion }, dispatch, faults);
 
   // Recovery: timers first, then a new attempt for every invocation that was running.
   for (const t of await store.listTimers()) timers.add(t);

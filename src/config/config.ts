@@ -1,6 +1,8 @@
 // Configuration: defaults <- PERDURE_* environment <- command-line flags, validated and frozen once.
 // Only this module reads the environment. Invalid values are reported with the flag or variable that held them.
 
+import { FAULT_POINT_NAMES, parseFaultPoint } from "../faults/fault-points.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface Config {
@@ -16,6 +18,8 @@ export interface Config {
   readonly maxProtocolVersion: number;
   /** PEM file with an Ed25519 private key; when set, requests to endpoints are signed. */
   readonly requestIdentityKeyFile: string | undefined;
+  /** Test setting: crash at a named fault point (`name@n`). Never set in production. */
+  readonly testFaultPoint: string | undefined;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -28,6 +32,7 @@ export const DEFAULTS: Config = Object.freeze({
   requestSizeLimit: 32 * 1024 * 1024,
   maxProtocolVersion: 7,
   requestIdentityKeyFile: undefined,
+  testFaultPoint: undefined,
 });
 
 export class ConfigError extends Error {}
@@ -36,7 +41,7 @@ interface Option {
   readonly flag: string;
   readonly env: string;
   readonly key: keyof Config;
-  readonly kind: "port" | "string" | "level" | "bool" | "size" | "protocol";
+  readonly kind: "port" | "string" | "level" | "bool" | "size" | "protocol" | "fault";
   readonly help: string;
 }
 
@@ -49,6 +54,7 @@ export const OPTIONS: readonly Option[] = [
   { flag: "--fsync", env: "PERDURE_FSYNC", key: "fsync", kind: "bool", help: "sync every commit to disk: true or false (default true)" },
   { flag: "--max-protocol-version", env: "PERDURE_MAX_PROTOCOL_VERSION", key: "maxProtocolVersion", kind: "protocol", help: "highest invocation protocol version to use, 5 to 7 (default 7)" },
   { flag: "--request-identity-key-file", env: "PERDURE_REQUEST_IDENTITY_KEY_FILE", key: "requestIdentityKeyFile", kind: "string", help: "Ed25519 private key (PEM) to sign requests to endpoints" },
+  { flag: "--test-fault-point", env: "PERDURE_TEST_FAULT_POINT", key: "testFaultPoint", kind: "fault", help: "tests only: crash at batch-applied@N or batch-committed@N" },
   { flag: "--request-size-limit", env: "PERDURE_REQUEST_SIZE_LIMIT", key: "requestSizeLimit", kind: "size", help: "largest request body in bytes (default 33554432)" },
 ];
 
@@ -69,6 +75,9 @@ function convert(opt: Option, raw: string, from: string): unknown {
       if (!Number.isInteger(n) || n < 5 || n > 7) throw new ConfigError(`${from}: '${raw}' is not a supported protocol version (5, 6 or 7)`);
       return n;
     }
+    case "fault":
+      if (!parseFaultPoint(raw)) throw new ConfigError(`${from}: '${raw}' is not a fault point (${FAULT_POINT_NAMES.join(", ")}, optionally @N)`);
+      return raw;
     case "level":
       if (!["debug", "info", "warn", "error"].includes(raw)) throw new ConfigError(`${from}: '${raw}' is not one of debug, info, warn, error`);
       return raw;

@@ -14,6 +14,7 @@ import type { Effect } from "./effects.ts";
 import { applyEndpointMessage } from "./endpoint-messages.ts";
 import { applyCleanup, applyGetResult, applyInvoke, applyOperation, applyRecover, applySignal, applyTimer } from "./operations.ts";
 import { attemptFailed } from "./lifecycle.ts";
+import { NO_FAULTS, type FaultPoints } from "../faults/fault-points.ts";
 
 interface Pending {
   readonly cmd: PartitionCommand;
@@ -37,10 +38,13 @@ export class PartitionProcessor {
   /** Number of committed batches (for metrics and tests). */
   batches = 0;
 
-  constructor(store: Store, deps: PartitionDeps, sink: EffectSink) {
+  private readonly faults: FaultPoints;
+
+  constructor(store: Store, deps: PartitionDeps, sink: EffectSink, faults: FaultPoints = NO_FAULTS) {
     this.store = store;
     this.deps = deps;
     this.sink = sink;
+    this.faults = faults;
   }
 
   submit<T extends CommandOutcome = CommandOutcome>(cmd: PartitionCommand): Promise<T> {
@@ -91,8 +95,10 @@ export class PartitionProcessor {
       for (const item of items) outcomes.push(await this.apply(batch, item.cmd));
       await batch.flush();
       effects = batch.effects;
+      this.faults.reach("batch-applied");
     });
     this.batches++;
+    this.faults.reach("batch-committed");
     for (const effect of effects) {
       try {
         this.sink(effect);
