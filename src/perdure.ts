@@ -93,16 +93,14 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
     logger.info(`resuming ${running.length} invocation(s) that were running`);
     await processor.submit({ kind: "recover", running });
   }
-  const cleanup = setInterval(() => submit({ kind: "cleanup", limit: 1000 }), CLEANUP_INTERVAL_MS);
-  cleanup.unref();
-  submit({ kind: "cleanup", limit: 1000 });
 
   const ingress = new IngressServer({ registry, processor, waiters, clock, requestSizeLimit: config.requestSizeLimit });
   const admin = new AdminServer({
     registry,
     processor,
     version: VERSION,
-    ingressUrl: `http://localhost:${config.ingressPort}/`,
+    ingressUrl: () => `http://${advertisedHost(config.bindAddress)}:${portOf(ingress.server)}/`,
+    maxProtocolVersion: config.maxProtocolVersion,
     log: (level, m) => logger.log(level, m),
   });
   try {
@@ -112,11 +110,15 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
     ingress.server.close();
     admin.server.close();
     timers.stop();
+    await processor.close();
     invoker.close();
     client.close();
     store.close();
     throw err;
   }
+  const cleanup = setInterval(() => submit({ kind: "cleanup", limit: 1000 }), CLEANUP_INTERVAL_MS);
+  cleanup.unref();
+  submit({ kind: "cleanup", limit: 1000 });
   const ingressPort = portOf(ingress.server);
   const adminPort = portOf(admin.server);
 
@@ -143,6 +145,11 @@ function loadSigner(file: string, clock: Clock): RequestSigner {
   } catch (err) {
     throw new PerdureError(ErrorCode.BadRequest, `cannot use request identity key file '${file}'`, { cause: err });
   }
+}
+
+function advertisedHost(bindAddress: string): string {
+  if (bindAddress === "0.0.0.0" || bindAddress === "::") return "localhost";
+  return bindAddress.includes(":") ? `[${bindAddress}]` : bindAddress;
 }
 
 function portOf(server: Server): number {

@@ -7,6 +7,7 @@
 //   text (400/415/422); unknown paths are 404 with an empty body, as the reference does.
 
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { gzipSync } from "node:zlib";
 import type { Registry } from "../deployments/registry.ts";
 import { RegistrationConflict } from "../deployments/registry.ts";
 import { DiscoveryError } from "../deployments/discovery.ts";
@@ -22,7 +23,8 @@ export interface AdminDeps {
   readonly registry: Registry;
   readonly processor: PartitionProcessor;
   readonly version: string;
-  readonly ingressUrl: string;
+  readonly ingressUrl: () => string;
+  readonly maxProtocolVersion: number;
   readonly log: (level: "info" | "warn" | "error", message: string) => void;
 }
 
@@ -60,6 +62,7 @@ export class AdminServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) gzipAccepted.add(res);
     const url = new URL(req.url ?? "/", "http://admin");
     const path = url.pathname.replace(/^\/v[1-9]\d*(?=\/)/, "").replace(/\/+$/, "") || "/";
     const parts = path.split("/").slice(1).map(decodeURIComponent);
@@ -70,11 +73,27 @@ export class AdminServer {
     if (path === "/version" && method === "GET") {
       return json(res, 200, {
         version: this.deps.version,
-        min_admin_api_version: 1,
+        min_admin_api_version: 2,
         max_admin_api_version: 4,
-        ingress_endpoint: this.deps.ingressUrl,
-        features: {},
+        ingress_endpoint: this.deps.ingressUrl(),
+        features: {
+          preflight_invocation_termination_retention: false,
+          vqueues_async_refill: false,
+          invoker_yield: false,
+          vqueue_obsolete_cleanup: false,
+          scoped_promise_table_migration: false,
+          unique_random_seeds: false,
+          vqueues: false,
+          vqueues_migration_skip_completed: false,
+          kafka_scope: false,
+          scoped_state_table_migration: false,
+          scoped_virtual_objects: false,
+          protocol_v7: this.deps.maxProtocolVersion >= 7,
+        },
       });
+    }
+    if (path === "/cluster-health" && method === "GET") {
+      return json(res, 200, { cluster_name: "localcluster", metadata_cluster_health: { members: [1] } });
     }
     if (parts[0] === "deployments") {
       if (parts.length === 1 && method === "GET") return json(res, 200, { deployments: registry.listDeployments().map((d) => deploymentListJson(registry, d)) });
@@ -259,9 +278,18 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return doc as Record<string, unknown>;
 }
 
+const gzipAccepted = new WeakSet<ServerResponse>();
+
+/** Writes JSON, gzip-compressed when the client accepts it (as the reference's admin API does). */
 function json(res: ServerResponse, status: number, doc: unknown, headers: Record<string, string> = {}): void {
-  const body = Buffer.from(JSON.stringify(doc));
-  res.writeHead(status, { "content-type": "application/json", "content-length": body.length, ...headers });
+  let body = Buffer.from(JSON.stringify(doc));
+  const out: Record<string, string | number> = { "content-type": "application/json", vary: "accept-encoding", ...headers };
+  if (gzipAccepted.has(res)) {
+    body = gzipSync(body);
+    out["content-encoding"] = "gzip";
+  }
+  out["content-length"] = body.length;
+  res.writeHead(status, out);
   res.end(body);
 }
 

@@ -9,7 +9,7 @@
 
 import type { Store } from "../storage/api/store.ts";
 import type { DeploymentRecord, ServiceRecord } from "../storage/api/records.ts";
-import type { HandlerDefinition, InvocationOptions, RetryPolicy, ServiceDefinition } from "../core/types.ts";
+import type { HandlerDefinition, InvocationOptions, RetryPolicy } from "../core/types.ts";
 import type { Clock, RandomSource } from "../core/environment.ts";
 import { DEFAULT_RETRY_POLICY, mergeRetryPolicy } from "../core/retry-policy.ts";
 import { encodeDeploymentId } from "../core/ids.ts";
@@ -132,7 +132,6 @@ export class Registry {
     if (existing && !req.force) {
       return { created: false, deployment: existing, services: this.servicesOf(existing.id) };
     }
-    const unchanged = existing !== undefined && sameServices(existing.services, manifest.services);
     for (const s of manifest.services) {
       const current = this.services.get(s.name);
       if (current && current.definition.ty !== s.ty && !req.force) {
@@ -157,10 +156,11 @@ export class Registry {
       const current = this.services.get(def.name);
       return {
         name: def.name,
-        revision: unchanged && current ? current.revision : (current?.revision ?? 0) + 1,
+        revision: (current?.revision ?? 0) + 1,
         deploymentId: deployment.id,
         definition: def,
-        overrides: current?.overrides ?? {},
+        // A new revision starts from its manifest: settings changed through the admin API do not carry over.
+        overrides: {},
       };
     });
     if (req.dryRun) return { created: !existing, deployment, services };
@@ -202,8 +202,3 @@ export function normaliseUri(uri: URL): string {
   return u.href;
 }
 
-function sameServices(a: readonly ServiceDefinition[], b: readonly ServiceDefinition[]): boolean {
-  const norm = (list: readonly ServiceDefinition[]) =>
-    JSON.stringify([...list].sort((x, y) => x.name.localeCompare(y.name)).map((s) => ({ ...s, handlers: [...s.handlers].sort((x, y) => x.name.localeCompare(y.name)) })));
-  return norm(a) === norm(b);
-}

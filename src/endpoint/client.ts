@@ -91,7 +91,8 @@ export class EndpointClient {
   private session(origin: string): http2.ClientHttp2Session {
     const existing = this.sessions.get(origin);
     if (existing && !existing.closed && !existing.destroyed) return existing;
-    const session = http2.connect(origin);
+    // Messages may be as large as the 32 MiB request limit; the default session memory (10 MB) is too small.
+    const session = http2.connect(origin, { maxSessionMemory: 256 });
     session.setMaxListeners(0);
     const drop = () => {
       if (this.sessions.get(origin) === session) this.sessions.delete(origin);

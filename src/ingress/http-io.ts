@@ -14,10 +14,7 @@ export function corsHeaders(req: IncomingMessage): Record<string, string> {
     "access-control-allow-credentials": "true",
   };
   const origin = req.headers.origin;
-  if (origin) {
-    h["access-control-allow-origin"] = origin;
-    h["access-control-expose-headers"] = "x-restate-id, idempotency-expires, x-restate-error-source";
-  }
+  if (origin) h["access-control-allow-origin"] = origin;
   return h;
 }
 

@@ -116,7 +116,8 @@ test("attach and output by invocation id (§1.29, §6)", () => {
     ["/restate/invocation/inv_1abc/foo", NOT_FOUND],
     ["/restate/invocation/inv_1abc", bad(BAD_INVOCATION_PATH)],
     ["/restate/invocation", bad(BAD_INVOCATION_PATH)],
-    ["/restate/invocation/a/b/output", bad(BAD_INVOCATION_PATH)],
+    // Three segments: the service is looked up first (unknown → 404), so the route names it.
+    ["/restate/invocation/a/b/output", { kind: "bad-invocation-path", service: "a", message: BAD_INVOCATION_PATH }],
     ["/restate/invocation/a/b/c/d/e/output", bad(BAD_INVOCATION_PATH)],
   ]);
 });

@@ -18,6 +18,8 @@ export type IngressRoute =
       readonly action: "attach" | "output";
     }
   | { readonly kind: "workflow"; readonly service: string; readonly key: string; readonly action: "attach" | "output" }
+  /** A malformed `/restate/invocation/…` path: unknown services are reported before the bad path. */
+  | { readonly kind: "bad-invocation-path"; readonly service: string; readonly message: string }
   | { readonly kind: "health" }
   | { readonly kind: "scope" }
   | { readonly kind: "bad-path"; readonly message: string }
@@ -91,6 +93,7 @@ export function parseIngressPath(rawPath: string): IngressRoute {
           ? { kind: "invocation-by-key", service: service!, key: undefined, handler: a!, idempotencyKey: b!, action }
           : { kind: "invocation-by-key", service: service!, key: decodeSegment(a!), handler: b!, idempotencyKey: c!, action };
       }
+      if (rest.length === 3) return { kind: "bad-invocation-path", service: rest[0]!, message: BAD_INVOCATION_PATH };
       return { kind: "bad-path", message: BAD_INVOCATION_PATH };
     }
     case "workflow": {

@@ -37,7 +37,6 @@ const STRIPPED_HEADERS = new Set([
   "upgrade",
   "te",
   "trailer",
-  "content-length",
 ]);
 
 export class IngressServer {
@@ -73,6 +72,11 @@ export class IngressServer {
         return sendError(req, res, 400, route.message);
       case "not-found":
         return sendError(req, res, 404, "not found");
+      case "bad-invocation-path":
+        if (!this.deps.registry.service(route.service)) {
+          return sendError(req, res, 404, `service '${route.service}' not found, make sure to register the service before calling it.`);
+        }
+        return sendError(req, res, 400, route.message);
       case "scope":
         return sendError(req, res, 400, "scoped invocations are not supported");
       case "health":
@@ -231,7 +235,6 @@ export class IngressServer {
       if (err instanceof InvalidIdError) return sendError(req, res, 400, `bad awakeable id '${id}': ${err.message}`);
       throw err;
     }
-    if (parsed.legacy) return sendError(req, res, 400, `bad awakeable id '${id}': legacy awakeable ids are not supported`);
     let body: Buffer;
     try {
       body = await readBody(req, this.deps.requestSizeLimit);
@@ -239,13 +242,16 @@ export class IngressServer {
       if (err instanceof BodyTooLarge) return sendTooLarge(req, res);
       throw err;
     }
-    const outcome = await this.deps.processor.submit<AdminOutcome>({
-      kind: "signal",
-      invocationId: encodeInvocationId(parsed.invocationId),
-      signal: { signalIndex: parsed.signalIndex },
-      result: action === "resolve" ? { kind: "value", value: body } : { kind: "failure", code: 500, message: body.toString("utf8") },
-    });
-    if (outcome.kind === "not-found") return sendError(req, res, 404, `awakeable '${id}' not found`);
+    // Like the reference, completing an awakeable of an unknown (or completed) invocation is accepted and
+    // ignored; legacy `prom_1` ids name journal entries of an older protocol and are ignored the same way.
+    if (!parsed.legacy) {
+      await this.deps.processor.submit<AdminOutcome>({
+        kind: "signal",
+        invocationId: encodeInvocationId(parsed.invocationId),
+        signal: { signalIndex: parsed.signalIndex },
+        result: action === "resolve" ? { kind: "value", value: body } : { kind: "failure", code: 500, message: body.toString("utf8") },
+      });
+    }
     res.writeHead(202, { ...corsHeaders(req), "content-length": 0 });
     res.end();
   }

@@ -74,7 +74,8 @@ export async function createInvocation(b: Batch, req: InvokeRequest): Promise<Cr
     if (existing) return { kind: "exists", invocation: existing, workflowRunAgain: isWorkflowRun };
   }
   const settings = registry.settings(svc, handler);
-  const executionTime = req.executionTime !== undefined && req.executionTime > b.now ? req.executionTime : undefined;
+  const executionTime = req.executionTime;
+  const delayed = executionTime !== undefined && executionTime > b.now;
   const inv: InvocationRecord = {
     id,
     partitionKey,
@@ -116,7 +117,7 @@ export async function createInvocation(b: Batch, req: InvokeRequest): Promise<Cr
   });
   await b.txn.appendJournal(id, { index: 0, type: MessageType.InputCommand, payload: input, notificationKey: undefined, appendedAt: b.now });
   b.touch(inv);
-  if (executionTime !== undefined) {
+  if (delayed) {
     const timer = await b.txn.addTimer({ partitionKey, dueAt: executionTime, kind: "start", invocationId: id, completionId: undefined, epoch: undefined });
     b.emit({ kind: "schedule-timer", timer });
   } else {

@@ -4,7 +4,8 @@
 import { MessageType } from "../protocol/message-types.ts";
 import type { Batch } from "./batch.ts";
 import type { AdminOutcome, GetResultOutcome, InvocationQuery, InvokeOutcome, InvokeRequest, ResultWaiter, SignalId } from "./commands.ts";
-import type { TimerRecord } from "../storage/api/records.ts";
+import type { InvocationRecord, TimerRecord } from "../storage/api/records.ts";
+import { decodeNotification } from "../protocol/notifications.ts";
 import type { NotificationResult } from "../protocol/common.ts";
 import { appendNotification, beginAttempt, complete, responseOf, startOrQueue } from "./lifecycle.ts";
 import { createInvocation, queryInvocationId, WORKFLOW_ALREADY_INVOKED } from "./invoke.ts";
@@ -90,8 +91,7 @@ export async function applyOperation(b: Batch, op: "cancel" | "kill" | "purge" |
         await deliverSignal(b, inv, { signalIndex: 1 }, { kind: "void" });
         return { kind: "ok", status: 202 };
       }
-      b.emit({ kind: "abort-attempt", invocationId: inv.id });
-      await complete(b, inv, { kind: "failure", failure: KILLED });
+      await kill(b, inv);
       return { kind: "ok", status: 200 };
     }
     case "purge":
@@ -109,6 +109,26 @@ export async function applyOperation(b: Batch, op: "cancel" | "kill" | "purge" |
       if (completed) return { kind: "conflict", message: `The invocation '${inv.id}' is completed, cannot be resumed.` };
       if (inv.status === "paused" || inv.status === "backing-off") await beginAttempt(b, inv);
       return { kind: "ok", status: 200 };
+  }
+}
+
+/** Ends an invocation without asking its endpoint, and with it the calls it is still waiting for. */
+async function kill(b: Batch, inv: InvocationRecord): Promise<void> {
+  if (inv.status === "completed") return;
+  b.emit({ kind: "abort-attempt", invocationId: inv.id });
+  const children: string[] = [];
+  for (const entry of await b.txn.readJournal(inv.id)) {
+    if (entry.type !== MessageType.CallInvocationIdCompletion) continue;
+    const n = decodeNotification(entry.type, entry.payload);
+    if (n.result.kind === "invocationId") children.push(n.result.invocationId);
+  }
+  await complete(b, inv, { kind: "failure", failure: KILLED });
+  for (const id of children) {
+    const child = await b.get(id);
+    if (child && child.status !== "completed" && child.source.kind === "call" && child.source.callerId === inv.id) {
+      if (child.status === "scheduled" || child.status === "inboxed") await b.remove(child.id);
+      else await kill(b, child);
+    }
   }
 }
 

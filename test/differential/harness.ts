@@ -54,6 +54,20 @@ export type Harness = {
   dispose(): Promise<void>;
 };
 
+/**
+ * Starts a server, retrying with fresh ports when a start fails: the free-port helper releases a
+ * port before the server binds it, so another process (or an outgoing connection) can take it first.
+ */
+async function withRetries<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+    }
+  }
+}
+
 export async function startHarness(exceptions: Readonly<Record<string, string>>): Promise<Harness> {
   const started: { services?: ServicesServer; reference?: RestateServerProcess; perdure?: PerdureProcess } = {};
   const dispose = async () => {
@@ -61,11 +75,15 @@ export async function startHarness(exceptions: Readonly<Record<string, string>>)
     await started.services?.close();
   };
   try {
-    const [services, reference, perdure] = await Promise.all([
+    // Wait for all three to settle, so nothing that is still starting is left behind on failure.
+    const settled = await Promise.allSettled([
       startServices(0, { quiet: true, services: [...allServices, keyProbe, pauseProbe, awakeProbe] }).then((s) => (started.services = s)),
-      startRestateServer().then((s) => (started.reference = s)),
-      startPerdure({ extraArgs: ["--log-level", "error"] }).then((s) => (started.perdure = s)),
+      withRetries(() => startRestateServer()).then((s) => (started.reference = s)),
+      withRetries(() => startPerdure({ extraArgs: ["--log-level", "error"] })).then((s) => (started.perdure = s)),
     ]);
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+    const { services, reference, perdure } = started as Required<typeof started>;
     const register = (adminUrl: string) => send(adminUrl, "/deployments", { json: { uri: services.url } });
     const [refReg, perReg] = await Promise.all([register(reference.adminUrl), register(perdure.adminUrl)]);
     for (const [name, reg] of [["reference", refReg], ["perdure", perReg]] as const) {

@@ -13,23 +13,6 @@ import { awakeableIds, startHarness, type Harness } from "./harness.ts";
  * reported); remove an entry once perdure matches, or the case fails as a stale exception.
  */
 const KNOWN_DIFFERENCES: Readonly<Record<string, string>> = {
-  "1.5b":
-    "perdure adds `access-control-expose-headers: x-restate-id, idempotency-expires, x-restate-error-source` to CORS " +
-    "responses (and preflights); the reference sends no access-control-expose-headers",
-  "1.22":
-    "the reference passes the request's content-length header on to the handler (ctx.request().headers has " +
-    "content-length: 2); perdure drops it",
-  "2.delay 0s":
-    "send?delay=0s: the reference still answers with executionTime (= now); perdure omits executionTime for a zero delay",
-  "6.15 unknown":
-    "/restate/invocation/{a}/{b}/{c} (3 segments): the reference looks the service up first and answers 404 " +
-    "'service 'a' not found' for an unknown service (400 bad path only for a known one); perdure always answers 400 bad path",
-  "aw.unknown":
-    "resolving a well-formed but unknown awakeable id: the reference accepts it (202, empty body, fire-and-forget); " +
-    "perdure answers 404 {code:404, message:\"awakeable '…' not found\", source:ingress}",
-  "aw.legacy prom_1":
-    "legacy prom_1 awakeable ids: the reference accepts them (202, empty body); perdure answers 400 " +
-    "'legacy awakeable ids are not supported'",
 };
 
 // Well-formed ids that exist on neither server (taken from the behaviour document).
@@ -299,15 +282,15 @@ diff("5.3", "send with the key of a completed call", async (s) => ({
   send: await post(s, "/Counter/ik4/countExec/send", "a", idem("idem-3")),
 }), { refStatus: { call: 200, send: 202 } });
 diff("5.4", "send, send again, then call with the same key", async (s) => {
-  const first = await post(s, "/Greeter/sleep/send", { ms: 300 }, idem("idem-4"));
-  const again = await post(s, "/Greeter/sleep/send", { ms: 300 }, idem("idem-4"));
-  const call = await post(s, "/Greeter/sleep", { ms: 300 }, idem("idem-4"));
+  const first = await post(s, "/Greeter/sleep/send", { ms: 1000 }, idem("idem-4"));
+  const again = await post(s, "/Greeter/sleep/send", { ms: 1000 }, idem("idem-4"));
+  const call = await post(s, "/Greeter/sleep", { ms: 1000 }, idem("idem-4"));
   return { first, again, call };
 }, { parallel: true, refStatus: { first: 202, again: 202, call: 200 } });
 diff("5.5", "two concurrent calls with the same key", async (s) => {
   const [a, b] = await Promise.all([
-    post(s, "/Greeter/sleep", { ms: 300 }, idem("idem-5")),
-    post(s, "/Greeter/sleep", { ms: 300 }, idem("idem-5")),
+    post(s, "/Greeter/sleep", { ms: 600 }, idem("idem-5")),
+    post(s, "/Greeter/sleep", { ms: 600 }, idem("idem-5")),
   ]);
   return { sameId: a.id !== "" && a.id === b.id, a, b };
 }, { parallel: true, refStatus: { a: 200, b: 200 } });
@@ -355,7 +338,7 @@ diff("6.2", "output and attach of a failed invocation", async (s) => {
   };
 }, { exactMessage: true, refStatus: { call: 418, output: 418, attach: 418 } });
 diff("6.3", "output (470) and attach of a running invocation", async (s) => {
-  const sent = await post(s, "/Greeter/sleep/send", { ms: 700 });
+  const sent = await post(s, "/Greeter/sleep/send", { ms: 1200 });
   await sleep(100);
   const output = await s.ingress(`/restate/invocation/${sent.invocationId}/output`);
   const attach = await s.ingress(`/restate/invocation/${sent.invocationId}/attach`);
@@ -500,7 +483,7 @@ test("7 Signup workflow sequence", async (t) => {
   await diffStep(t, "7.6", "output while running", (s) => s.ingress(`/restate/workflow/Signup/w7/output`), { refStatus: 470 });
   await diffStep(t, "7.7", "attach, then confirm", async (s) => {
     const attaching = s.ingress(`/restate/workflow/Signup/w7/attach`);
-    await sleep(100);
+    await sleep(300); // let the attach arrive first, so it reads a live (not completed) invocation
     const confirm = await post(s, `${W}/confirm`, "yes");
     const attach = await attaching;
     return { confirm, attach, sameRun: runId(s, attach) };

@@ -3,6 +3,8 @@
 // registrations, PATCH of service settings, cancel/kill/purge of invocations, forced deployment removal.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import * as restate from "@restatedev/restate-sdk";
+import { startServices } from "../services/index.ts";
 import { registerDeployment, waitFor } from "../support/admin-client.ts";
 import { freePort } from "../support/free-port.ts";
 import { http, type HttpResult } from "../support/http.ts";
@@ -221,6 +223,25 @@ test("/health, /version, unknown path", async () => {
   assert.equal(nope.text, "");
 });
 
+test("/version advertises the ingress port perdure actually listens on", async () => {
+  const v = (await http(`${env.admin}/version`)).json as { ingress_endpoint: string };
+  assert.equal(new URL(v.ingress_endpoint).port, String(env.perdure.ingressPort));
+});
+
+test("POST /query answers SQL (the restate CLI lists invocations with it)", { todo: "not implemented: /query is 404" }, async () => {
+  const res = await http(`${env.admin}/query`, { json: { query: "select 1 as one" }, headers: { accept: "application/json" } });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json, { rows: [{ one: 1 }] });
+});
+
+test("GET /openapi and /services/{name}/openapi", { todo: "not implemented: both are 404" }, async () => {
+  const admin = await http(`${env.admin}/openapi`);
+  assert.equal(admin.status, 200, admin.text);
+  const svc = await http(`${env.admin}/services/Greeter/openapi`);
+  assert.equal(svc.status, 200, svc.text);
+  assert.equal((svc.json as { info: { title: string } }).info.title, "Greeter");
+});
+
 test("the versioned prefix /v3/… answers like the unversioned path", async () => {
   const res = await http(`${env.admin}/v3/services/Greeter`);
   assert.equal(res.status, 200, res.text);
@@ -433,6 +454,48 @@ test("deprecated DELETE /invocations/{id}?mode=…: 202 empty", async () => {
   assert.equal(res.status, 202, res.text);
   assert.equal(res.text, "");
   assertIngressError(await output(id), 409, "killed", "invocation");
+});
+
+test("re-registering a changed endpoint: without force the old schema stays; with force it is replaced (revision 2)", async () => {
+  const v1 = restate.service({ name: "Evolving", handlers: { a: async () => "a1" } });
+  const v2 = restate.service({ name: "Evolving", handlers: { a: async () => "a2", b: async () => "b2" } });
+  let server = await startServices(0, { quiet: true, services: [v1] });
+  const port = server.port;
+  try {
+    const first = await registerDeployment<{ id: string }>(env.admin, server.url);
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const id = first.body.id;
+    assert.equal((await post(`${env.ingress}/Evolving/a`)).json, "a1");
+
+    await server.close();
+    server = await startServices(port, { quiet: true, services: [v2] });
+
+    const noForce = await registerDeployment<{ id: string }>(env.admin, server.url);
+    assert.equal(noForce.status, 200, JSON.stringify(noForce.body));
+    assert.equal(noForce.body.id, id);
+    const kept = (await http(`${env.admin}/services/Evolving`)).json as ServiceMeta;
+    assert.equal(kept.revision, 1);
+    assert.deepEqual(kept.handlers.map((h) => h.name), ["a"]);
+    assertIngressError(
+      await post(`${env.ingress}/Evolving/b`),
+      404,
+      "the service 'Evolving' exists, but the handler 'b' was not found, check that the handler exists in the latest registered service version.",
+    );
+
+    const forced = await registerDeployment<{ id: string }>(env.admin, server.url, { force: true });
+    assert.equal(forced.status, 200, JSON.stringify(forced.body));
+    assert.equal(forced.body.id, id);
+    const replaced = (await http(`${env.admin}/services/Evolving`)).json as ServiceMeta;
+    assert.equal(replaced.revision, 2);
+    assert.deepEqual(replaced.handlers.map((h) => h.name).sort(), ["a", "b"]);
+    assert.equal((await post(`${env.ingress}/Evolving/b`)).json, "b2");
+    assert.equal((await post(`${env.ingress}/Evolving/a`)).json, "a2");
+
+    const removed = await http(`${env.admin}/deployments/${id}?force=true`, { method: "DELETE" });
+    assert.equal(removed.status, 202, removed.text);
+  } finally {
+    await server.close();
+  }
 });
 
 // Last: removes the deployment the other tests use.

@@ -1,6 +1,8 @@
 // Shared setup for the end-to-end tests: perdure in-process (SQLite in a temp dir, or in memory) on free
-// ports, the real SDK test services over h2c on a free port, and the deployment registered. `close()`
-// stops everything and removes the temp dir; it is safe to call more than once and after a failed start.
+// ports, the real SDK test services on a free port (h2c, or HTTP/1.1 registered with use_http_11), and the
+// deployment registered. `close()` stops everything and removes the temp dir; it is safe to call more than
+// once and after a failed start. perdure's log lines are dropped unless PERDURE_TEST_ECHO_LOGS=1.
+// Also: assertions for the ingress error shape, and small request helpers.
 import assert from "node:assert/strict";
 import { DEFAULTS } from "../../src/config/config.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -56,7 +58,8 @@ export async function startE2e(opts: E2eOptions = {}): Promise<E2eEnv> {
     const ingress = `http://127.0.0.1:${perdure.ingressPort}`;
     let deploymentId: string | undefined;
     if (opts.register ?? true) {
-      const reg = await registerDeployment<{ id: string }>(admin, services.url);
+      const http1 = opts.services?.transport === "http1";
+      const reg = await registerDeployment<{ id: string }>(admin, services.url, http1 ? { use_http_11: true } : {});
       assert.equal(reg.status, 201, JSON.stringify(reg.body));
       deploymentId = reg.body.id;
     }

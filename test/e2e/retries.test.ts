@@ -7,8 +7,10 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as restate from "@restatedev/restate-sdk";
 import { allServices } from "../services/index.ts";
+import { startServices, type ServicesServer } from "../services/index.ts";
+import { registerDeployment, waitFor } from "../support/admin-client.ts";
 import { http } from "../support/http.ts";
-import { assertIngressError, post, startE2e, uniqueKey, type E2eEnv } from "./harness.ts";
+import { assertIngressError, post, startE2e, uniqueKey, type E2eEnv, type SendAck } from "./harness.ts";
 
 /** Executions per "<probe id> <what>". */
 const executions = new Map<string, number>();
@@ -61,6 +63,15 @@ const retryProbe = restate.service({
         throw new restate.TerminalError("boom in run", { errorCode: 400 });
       });
     }),
+
+    /** Always a plain error; after 2 attempts the invocation is paused. */
+    pauseAlways: restate.handlers.handler(
+      { retryPolicy: { ...fastRetries, maxAttempts: 2, onMaxAttempts: "pause" } },
+      async (_ctx: restate.Context, id: string): Promise<void> => {
+        const n = count(id, "body");
+        throw new Error(`always failing (pause) ${n}`);
+      },
+    ),
 
     /** A plain error inside a run closure with a run retry policy of 3 attempts; the handler then fails terminally. */
     runRetries: async (ctx: restate.Context, id: string) => {
@@ -168,4 +179,65 @@ test("a ctx.run with its own retry policy gives up after its attempts and the ha
   const body = res.json as { caught: string; closure: number };
   assert.match(body.caught, /unstable closure/);
   assert.equal(executed(id, "closure"), 3);
+});
+
+test("retries exhausted with onMaxAttempts pause: paused (output 470, no more attempts); cancel keeps it paused; kill ends it", async () => {
+  const id = uniqueKey("pause");
+  const sent = await post(`${env.ingress}/RetryProbe/pauseAlways/send`, id);
+  assert.equal(sent.status, 202, sent.text);
+  const invocationId = (sent.json as SendAck).invocationId;
+  await waitFor(() => executed(id, "body") >= 2, 5000);
+  await retryWindow();
+  assert.equal(executed(id, "body"), 2, "a paused invocation must not be retried");
+  const admin = (action: string) => http(`${env.admin}/invocations/${invocationId}/${action}`, { method: "PATCH" });
+  const output = () => http(`${env.ingress}/restate/invocation/${invocationId}/output`);
+  assertIngressError(await output(), 470, "the invocation exists but has not completed yet");
+
+  // cancel is accepted but the handler fails before it sees it: still paused
+  assert.equal((await admin("cancel")).status, 202);
+  await retryWindow();
+  assertIngressError(await output(), 470, "the invocation exists but has not completed yet");
+
+  // resume runs another attempt
+  const resumed = await admin("resume");
+  assert.equal(resumed.status, 200, resumed.text);
+  await waitFor(() => executed(id, "body") >= 3, 5000);
+
+  const killed = await admin("kill");
+  assert.equal(killed.status, 200, killed.text);
+  assertIngressError(await output(), 409, "killed", "invocation");
+});
+
+test("deployment down: a call with onMaxAttempts kill fails with 500 after its attempts", async () => {
+  const downSvc = restate.service({
+    name: "DownSvc",
+    handlers: {
+      hello: restate.handlers.handler(
+        { retryPolicy: { initialInterval: 100, exponentiationFactor: 1, maxAttempts: 3, onMaxAttempts: "kill" } },
+        async () => "hello",
+      ),
+      helloDefault: async () => "hello",
+    },
+  });
+  let down: ServicesServer | undefined = await startServices(0, { quiet: true, services: [downSvc] });
+  try {
+    const reg = await registerDeployment(env.admin, down.url);
+    assert.equal(reg.status, 201, JSON.stringify(reg.body));
+    assert.equal((await post(`${env.ingress}/DownSvc/hello`)).json, "hello");
+    await down.close();
+    down = undefined;
+
+    const t0 = Date.now();
+    const res = await post(`${env.ingress}/DownSvc/hello`);
+    assertIngressError(res, 500, /.+/, "invocation");
+    assert.ok(Date.now() - t0 >= 150, `3 attempts 100 ms apart took ${Date.now() - t0} ms`);
+
+    // with the default policy the send is accepted and the invocation keeps backing off
+    const sent = await post(`${env.ingress}/DownSvc/helloDefault/send`);
+    assert.equal(sent.status, 202, sent.text);
+    const output = await http(`${env.ingress}/restate/invocation/${(sent.json as SendAck).invocationId}/output`);
+    assertIngressError(output, 470, "the invocation exists but has not completed yet");
+  } finally {
+    await down?.close();
+  }
 });

@@ -2,6 +2,7 @@
 // Registration, calls (POST and GET), content-type validation, routing errors and their exact JSON shape,
 // terminal errors (custom codes, metadata), empty output, request headers seen by the handler, health.
 import assert from "node:assert/strict";
+import nodeHttp from "node:http";
 import { after, before, test } from "node:test";
 import { registerDeployment } from "../support/admin-client.ts";
 import { http } from "../support/http.ts";
@@ -19,6 +20,14 @@ before(async () => {
 
 after(async () => {
   await env?.close();
+});
+
+test("before any registration: health lists no services, calls are 404", async () => {
+  const health = await http(`${env.ingress}/restate/health`);
+  assert.equal(health.status, 200, health.text);
+  assert.deepEqual(health.json, { services: [] });
+  assertIngressError(await post(`${env.ingress}/Greeter/greet`, {}), 404, "service 'Greeter' not found, make sure to register the service before calling it.");
+  assert.deepEqual((await http(`${env.admin}/deployments`)).json, { deployments: [] });
 });
 
 test("register: 201 with the services, then 200 with the same id on re-register", async () => {
@@ -254,6 +263,14 @@ test("ingress-private handler: 400 the invoked service is not public", async () 
   assertIngressError(await post(`${env.ingress}/Private/hidden/send`), 400, "the invoked service is not public");
 });
 
+test("/restate/call/…/send: 400 with the /restate/call path message", async () => {
+  assertIngressError(
+    await post(`${env.ingress}/restate/call/Greeter/greet/send`, {}),
+    400,
+    "bad path, expected /restate/call/:service/:handler, /restate/send/:service/:handler, /restate/scope/:scope/call/:service/:handler, /restate/attach/:invocation_id, /restate/output/:invocation_id, or /restate/lookup",
+  );
+});
+
 test("/restate/call and /restate/send aliases", async () => {
   const call = await post(`${env.ingress}/restate/call/Greeter/greet`, { name: "alias" });
   assert.equal(call.status, 200, call.text);
@@ -272,3 +289,41 @@ test("GET /restate/health lists the registered services; unknown /restate path 4
 
   assertIngressError(await http(`${env.ingress}/restate/foo`), 404, "not found");
 });
+
+/** POST `body` with node:http (fetch can fail with EPIPE when the server answers before reading the body). */
+function rawPost(url: string, body: Uint8Array, timeoutMs: number): Promise<{ status: number; headers: nodeHttp.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = nodeHttp.request(url, { method: "POST", headers: { "content-type": "application/json", "content-length": body.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const jsonString = (bytes: number) => new TextEncoder().encode(JSON.stringify("x".repeat(bytes)));
+
+test("request bodies: 1 MiB accepted; above the 32 MiB limit 413 in plain text", async () => {
+  const ok = await rawPost(`${env.ingress}/Greeter/size`, jsonString(1024 * 1024), 10_000);
+  assert.equal(ok.status, 200, ok.text);
+  assert.deepEqual(JSON.parse(ok.text), { length: 1024 * 1024 });
+
+  const tooLarge = await rawPost(`${env.ingress}/Greeter/size`, new Uint8Array(33 * 1024 * 1024).fill(0x20), 10_000);
+  assert.equal(tooLarge.status, 413, tooLarge.text);
+  assert.equal(tooLarge.headers["content-type"], "text/plain; charset=utf-8");
+  assert.equal(tooLarge.text, "length limit exceeded");
+  assert.equal(tooLarge.headers["x-restate-error-source"], undefined);
+});
+
+test(
+  "request bodies: a 10 MiB input reaches the handler",
+  async () => {
+    const res = await rawPost(`${env.ingress}/Greeter/size`, jsonString(10 * 1024 * 1024), 4000);
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(JSON.parse(res.text), { length: 10 * 1024 * 1024 });
+  },
+);

@@ -206,3 +206,34 @@ test("workflow paths: bad path 400, unknown action 404, POST 405, no id 400", as
     "bad path, expected either /:service-name/:handler or /:object-name/:object-key/:handler",
   );
 });
+
+async function waitingSignup(): Promise<{ w: string; runId: string }> {
+  const w = uniqueKey("wait");
+  const sent = await post(`${env.ingress}/Signup/${w}/run/send`, "in");
+  assert.equal(sent.status, 202, sent.text);
+  await waitFor(async () => (await post(`${env.ingress}/Signup/${w}/status`)).json === "waiting", 5000);
+  return { w, runId: (sent.json as SendAck).invocationId };
+}
+
+test("cancel a waiting workflow: 202; attach and output 409 Cancelled; shared handlers still work; run again 409", async () => {
+  const { w, runId } = await waitingSignup();
+  const attached = http(`${env.ingress}/restate/workflow/Signup/${w}/attach`);
+  assertIngressError(await http(`${env.ingress}/restate/workflow/Signup/${w}/output`), 470, NOT_READY);
+
+  const cancel = await http(`${env.admin}/invocations/${runId}/cancel`, { method: "PATCH" });
+  assert.equal(cancel.status, 202, cancel.text);
+  assertIngressError(await attached, 409, "Cancelled", "invocation");
+  const output = await http(`${env.ingress}/restate/workflow/Signup/${w}/output`);
+  assertIngressError(output, 409, "Cancelled", "invocation");
+  assert.equal(output.headers.get("x-restate-id"), runId);
+  assert.equal((await post(`${env.ingress}/Signup/${w}/status`)).json, "waiting");
+  assertIngressError(await post(`${env.ingress}/Signup/${w}/run`, "again"), 409, ALREADY_INVOKED, "invocation");
+});
+
+test("kill a waiting workflow: 200; output 409 killed; the state written so far stays", async () => {
+  const { w, runId } = await waitingSignup();
+  const kill = await http(`${env.admin}/invocations/${runId}/kill`, { method: "PATCH" });
+  assert.equal(kill.status, 200, kill.text);
+  assertIngressError(await http(`${env.ingress}/restate/workflow/Signup/${w}/output`), 409, "killed", "invocation");
+  assert.equal((await post(`${env.ingress}/Signup/${w}/status`)).json, "waiting");
+});
