@@ -16,6 +16,7 @@ import type { AdminOutcome } from "../partition/commands.ts";
 import type { ServiceRecord } from "../storage/api/records.ts";
 import { InvalidIdError, parseDeploymentId, parseInvocationId } from "../core/ids.ts";
 import { DurationParseError, parseDuration } from "../core/durations.ts";
+import { adminOpenApi, serviceOpenApi } from "./openapi.ts";
 import { deploymentDetailJson, deploymentListJson, handlerJson, serviceJson } from "./shapes.ts";
 import { listen } from "../ingress/server.ts";
 
@@ -92,6 +93,7 @@ export class AdminServer {
         },
       });
     }
+    if (path === "/openapi" && method === "GET") return json(res, 200, adminOpenApi(this.deps.version));
     if (path === "/cluster-health" && method === "GET") {
       return json(res, 200, { cluster_name: "localcluster", metadata_cluster_health: { members: [1] } });
     }
@@ -126,6 +128,7 @@ export class AdminServer {
         const svc = registry.service(name);
         if (parts.length === 2 && method === "GET") return json(res, 200, serviceJson(registry, this.requireService(svc, name)));
         if (parts.length === 2 && method === "PATCH") return this.patchService(req, res, name);
+        if (parts.length === 3 && parts[2] === "openapi" && method === "GET") return json(res, 200, serviceOpenApi(this.requireService(svc, name), this.deps.ingressUrl()));
         if (parts.length === 3 && parts[2] === "handlers" && method === "GET") {
           const s = this.requireService(svc, name);
           return json(res, 200, { handlers: s.definition.handlers.map((h) => handlerJson(registry, s, h)) });

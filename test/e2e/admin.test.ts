@@ -234,7 +234,7 @@ test("POST /query answers SQL (the restate CLI lists invocations with it)", { to
   assert.deepEqual(res.json, { rows: [{ one: 1 }] });
 });
 
-test("GET /openapi and /services/{name}/openapi", { todo: "not implemented: both are 404" }, async () => {
+test("GET /openapi and /services/{name}/openapi", async () => {
   const admin = await http(`${env.admin}/openapi`);
   assert.equal(admin.status, 200, admin.text);
   const svc = await http(`${env.admin}/services/Greeter/openapi`);
