@@ -20,6 +20,7 @@ import { Invoker } from "./invoker/invoker.ts";
 import { TimerQueue } from "./timers/timer-queue.ts";
 import { IngressServer } from "./ingress/server.ts";
 import { AdminServer } from "./admin/server.ts";
+import { createQueryEngine } from "./query/index.ts";
 import { VERSION } from "./version.ts";
 import { ErrorCode, PerdureError } from "./core/errors.ts";
 import { NO_FAULTS, crashingFaultPoints, parseFaultPoint } from "./faults/fault-points.ts";
@@ -95,7 +96,9 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
   }
 
   const ingress = new IngressServer({ registry, processor, waiters, clock, requestSizeLimit: config.requestSizeLimit });
+  const query = createQueryEngine({ dataFile: store instanceof SqliteStore ? store.path : undefined, log: (l, m) => logger.log(l, m) });
   const admin = new AdminServer({
+    query,
     registry,
     processor,
     version: VERSION,
@@ -113,6 +116,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
     await processor.close();
     invoker.close();
     client.close();
+    await query.close();
     store.close();
     throw err;
   }
@@ -134,6 +138,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
       ingress.server.closeAllConnections();
       admin.server.closeAllConnections();
       await closed;
+      await query.close();
       store.close();
     })());
   return { ingressPort, adminPort, store, stop };

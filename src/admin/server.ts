@@ -17,6 +17,7 @@ import type { ServiceRecord } from "../storage/api/records.ts";
 import { InvalidIdError, parseDeploymentId, parseInvocationId } from "../core/ids.ts";
 import { DurationParseError, parseDuration } from "../core/durations.ts";
 import { adminOpenApi, serviceOpenApi } from "./openapi.ts";
+import { serveQuery, type QueryEngine } from "../query/index.ts";
 import { deploymentDetailJson, deploymentListJson, handlerJson, serviceJson } from "./shapes.ts";
 import { listen } from "../ingress/server.ts";
 
@@ -26,6 +27,7 @@ export interface AdminDeps {
   readonly version: string;
   readonly ingressUrl: () => string;
   readonly maxProtocolVersion: number;
+  readonly query: QueryEngine;
   readonly log: (level: "info" | "warn" | "error", message: string) => void;
 }
 
@@ -70,6 +72,7 @@ export class AdminServer {
     const method = req.method ?? "GET";
     const { registry } = this.deps;
 
+    if (path === "/query") return serveQuery(this.deps.query, req, res);
     if (path === "/health" && method === "GET") return empty(res, 200);
     if (path === "/version" && method === "GET") {
       return json(res, 200, {

@@ -100,24 +100,37 @@ class ProcessQueryEngine implements QueryEngine {
     if (!job) return;
     this.running = { job, timer: undefined };
     const worker = (this.worker ??= this.spawn());
-    worker.ready.then((failure) => {
+    // A query in flight keeps the event loop alive (its caller awaits it); an idle process does not.
+    worker.child.ref();
+    worker.child.channel?.ref();
+    void worker.ready.then((failure) => {
       if (this.running?.job !== job) return;
       if (failure !== undefined) {
-        this.finish(errorReply(503, `query process could not start: ${failure}`));
+        this.finish(errorReply(503, `query process could not start: ${failure}`), job);
         return;
       }
       this.running.timer = setTimeout(() => this.timedOut(job, worker), this.timeoutMs);
       const message: ParentMessage = { kind: "query", id: job.id, sql: job.sql, format: job.format };
-      worker.child.send(message);
+      try {
+        worker.child.send(message, (err) => {
+          if (err) this.finish(errorReply(500, `the query could not be sent to the query process: ${err.message}`), job);
+        });
+      } catch (err) {
+        this.finish(errorReply(500, `the query could not be sent to the query process: ${(err as Error).message}`), job);
+      }
     });
   }
 
-  /** Resolves the running query (if any) and starts the next. */
-  private finish(reply: QueryReply): void {
+  /** Resolves the running query (if any, and if it is `job` when given) and starts the next. */
+  private finish(reply: QueryReply, job?: Job): void {
     const running = this.running;
-    if (!running) return;
+    if (!running || (job !== undefined && running.job !== job)) return;
     this.running = undefined;
     if (running.timer) clearTimeout(running.timer);
+    if (this.worker && this.waiting.length === 0) {
+      this.worker.child.unref();
+      this.worker.child.channel?.unref();
+    }
     running.job.resolve(reply);
     queueMicrotask(() => this.pump());
   }
@@ -126,7 +139,7 @@ class ProcessQueryEngine implements QueryEngine {
     if (this.running?.job !== job) return;
     this.log("warn", `query stopped after ${this.timeoutMs} ms: ${job.sql.slice(0, 200)}`);
     void this.stopWorker(worker);
-    this.finish(errorReply(500, `query stopped: it ran longer than ${this.timeoutMs} ms`));
+    this.finish(errorReply(500, `query stopped: it ran longer than ${this.timeoutMs} ms`), job);
   }
 
   private spawn(): Worker {
@@ -159,7 +172,7 @@ class ProcessQueryEngine implements QueryEngine {
         settle(m.message);
       } else if (m.kind === "reply" && this.running?.job.id === m.id) {
         const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
-        this.finish({ status: m.status, contentType: m.contentType, body });
+        this.finish({ status: m.status, contentType: m.contentType, body }, this.running.job);
       }
     });
     child.on("error", (err) => {
@@ -185,6 +198,7 @@ class ProcessQueryEngine implements QueryEngine {
     if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       child.once("exit", () => resolve());
+      child.ref(); // whoever awaits this waits for the exit, which follows the signal at once
       child.kill("SIGKILL");
     });
   }

@@ -41,6 +41,8 @@ export function registerFunctions(db: DatabaseSync): QueryFunctions {
   const fn = (name: string, f: (...args: SQLOutputValue[]) => SQLInputValue | undefined) =>
     db.function(name, { deterministic: true, varargs: true }, (...args: SQLOutputValue[]) => {
       const out = f(...args);
+      // JS numbers become SQLite REALs: integers must be INTEGERs ('c:' || 1 is 'c:1', not 'c:1.0').
+      if (typeof out === "number" && Number.isSafeInteger(out)) return BigInt(out);
       return out === undefined ? null : out;
     });
 

@@ -13,7 +13,7 @@ import { SCHEMA_VERSION } from "../storage/sqlite/schema.ts";
 import { registerFunctions, type QueryFunctions } from "./functions.ts";
 import { encodeArrow, encodeJson, resolveTypes, type Cell, type ResultSet } from "./encode.ts";
 import { columnTypesByName, informationSchemaStatements, viewStatements, type ColumnType } from "./tables.ts";
-import { columnTypeByName, prepareSql, setColumnTypesByName, SqlTextError } from "./sql-text.ts";
+import { columnHints, columnTypeByName, prepareSql, setColumnTypesByName, SqlTextError } from "./sql-text.ts";
 import type { ServiceTypes } from "./journal-json.ts";
 
 export type QueryFormat = "json" | "arrow";
@@ -56,11 +56,12 @@ export class QueryReader {
       info.close();
       for (const sql of viewStatements()) this.db.exec(sql);
       setColumnTypesByName(columnTypesByName());
-      this.db.setAuthorizer((action, _table, _column, dbName, view) => {
+      this.db.setAuthorizer((action, _table, column, dbName, view) => {
         if (!this.userStatement) return constants.SQLITE_OK;
         if (!ALLOWED_ACTIONS.has(action)) return constants.SQLITE_DENY;
-        // perdure's own tables only through the views
-        if (action === constants.SQLITE_READ && dbName === "main" && view === null) return constants.SQLITE_DENY;
+        // perdure's own tables only through the views. A read without a column is a count(*) over a view that
+        // SQLite flattened (the view's name is lost then); it reveals no data.
+        if (action === constants.SQLITE_READ && dbName === "main" && view === null && column !== "") return constants.SQLITE_DENY;
         return constants.SQLITE_OK;
       });
     } catch (err) {
@@ -106,10 +107,8 @@ export class QueryReader {
     } finally {
       this.userStatement = false;
     }
-    const declared: Array<ColumnType | undefined> = rs.names.map((name, i) => {
-      const fromList = prepared.itemTypes && prepared.itemTypes.length === rs.names.length ? prepared.itemTypes[i] : undefined;
-      return fromList ?? columnTypeByName(name);
-    });
+    const hints = columnHints(prepared.itemTypes, rs.names.length);
+    const declared: Array<ColumnType | undefined> = rs.names.map((name, i) => hints[i] ?? columnTypeByName(name));
     const types = resolveTypes(rs, declared);
     return format === "json"
       ? { status: 200, contentType: JSON_CONTENT_TYPE, body: encodeJson(rs, types) }

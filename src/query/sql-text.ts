@@ -98,11 +98,35 @@ const CLAUSE_WORDS = new Set([
   "COLLATE", "EXISTS", "RETURNING", "INDEXED",
 ]);
 
+/** The type of a select-list item; STAR for `*` and `t.*`, which stand for any number of columns. */
+export const STAR = "*";
+export type ItemType = ColumnType | undefined | typeof STAR;
+
 export interface PreparedSql {
   /** The SQL to give SQLite. */
   readonly sql: string;
-  /** One entry per select-list item of the outermost SELECT, or undefined when the list has a `*`. */
-  readonly itemTypes: ReadonlyArray<ColumnType | undefined> | undefined;
+  /** One entry per select-list item of the outermost SELECT, or undefined when the list was not understood. */
+  readonly itemTypes: readonly ItemType[] | undefined;
+}
+
+/**
+ * Lines the select-list items up with the `count` result columns: items before the first `*` give the first
+ * columns, items after the last `*` the last ones; the columns a `*` stands for are left undefined.
+ */
+export function columnHints(items: readonly ItemType[] | undefined, count: number): Array<ColumnType | undefined> {
+  const out = new Array<ColumnType | undefined>(count).fill(undefined);
+  if (!items) return out;
+  const first = items.indexOf(STAR);
+  if (first === -1) {
+    if (items.length !== count) return out;
+    return items.map((t) => (t === STAR ? undefined : t));
+  }
+  const prefix = items.slice(0, first);
+  const suffix = items.slice(items.lastIndexOf(STAR) + 1);
+  if (prefix.length + suffix.length > count) return out;
+  prefix.forEach((t, i) => (out[i] = t === STAR ? undefined : t));
+  suffix.forEach((t, i) => (out[count - suffix.length + i] = t === STAR ? undefined : t));
+  return out;
 }
 
 /**
@@ -111,8 +135,10 @@ export interface PreparedSql {
  */
 export function prepareSql(sql: string): PreparedSql {
   const all = tokenize(sql);
-  const significant = all.filter((t) => !isTrivia(t));
+  const significant = all.filter((t) => !isTrivia(t) && t.text !== ";");
   if (significant.length === 0) throw new SqlTextError("empty query: expected a SELECT statement");
+  const shown = showStatement(significant);
+  if (shown !== undefined) return prepareSql(shown);
   const first = upper(significant[0]);
   if (first !== "SELECT" && first !== "WITH" && first !== "VALUES" && significant[0]!.text !== "(") {
     throw new SqlTextError(`only SELECT queries are allowed, found: ${significant[0]!.text}`);
@@ -139,6 +165,23 @@ export function prepareSql(sql: string): PreparedSql {
   }
   const tokens = rewrite(all.slice(0, end));
   return { sql: tokens.map((t) => t.text).join(""), itemTypes: selectListTypes(tokens) };
+}
+
+/**
+ * DataFusion's `SHOW TABLES`, `SHOW COLUMNS FROM t` and `DESCRIBE t`, as queries on information_schema
+ * (undefined for anything else).
+ */
+function showStatement(sig: readonly Token[]): string | undefined {
+  const words = sig.map(upper);
+  const literal = (t: Token) => `'${(t.kind === "quoted" ? unquote(t.text) : t.text).replaceAll("'", "''")}'`;
+  if (words.length === 2 && words[0] === "SHOW" && words[1] === "TABLES") {
+    return "SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables";
+  }
+  let table: Token | undefined;
+  if (words.length === 4 && words[0] === "SHOW" && words[1] === "COLUMNS" && (words[2] === "FROM" || words[2] === "IN")) table = sig[3];
+  if (words.length === 2 && (words[0] === "DESCRIBE" || words[0] === "DESC")) table = sig[1];
+  if (!table || !isIdentifier(table)) return undefined;
+  return `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ${literal(table)} ORDER BY ordinal_position`;
 }
 
 // --- rewriting
@@ -250,7 +293,7 @@ export function columnTypeByName(name: string): ColumnType | undefined {
 }
 
 /** The types of the items of the outermost SELECT list, or undefined when they cannot be lined up with columns. */
-function selectListTypes(tokens: readonly Token[]): Array<ColumnType | undefined> | undefined {
+function selectListTypes(tokens: readonly Token[]): ItemType[] | undefined {
   const sig = tokens.filter((t) => !isTrivia(t));
   const pairs = matchParens(sig);
   // The outermost SELECT: skip a leading WITH clause (its CTE bodies are in parentheses).
@@ -284,12 +327,10 @@ function selectListTypes(tokens: readonly Token[]): Array<ColumnType | undefined
     current.push(t);
   }
   items.push(current);
-  const types: Array<ColumnType | undefined> = [];
+  const types: ItemType[] = [];
   for (const item of items) {
     if (item.length === 0) return undefined;
-    const last = item[item.length - 1]!;
-    if (last.text === "*") return undefined;
-    types.push(expressionType(stripAlias(item)));
+    types.push(item[item.length - 1]!.text === "*" ? STAR : expressionType(stripAlias(item)));
   }
   return types;
 }

@@ -150,18 +150,29 @@ const SYS_INVOCATION_STATE: TableSpec = {
   columns: [partitionKey("i"), col("id", "Utf8", "i.id"), ...STATE_COLUMNS],
 };
 
+/** The columns of the reference's sys_invocation view, in its order. */
+const SYS_INVOCATION_ORDER = [
+  "id", "vqueue_id", "target", "target_service_name", "target_service_key", "target_handler_name", "target_service_ty",
+  "scope", "limit_key", "idempotency_key", "invoked_by", "invoked_by_service_name", "invoked_by_id",
+  "invoked_by_subscription_id", "invoked_by_target", "restarted_from", "pinned_deployment_id",
+  "pinned_service_protocol_version", "trace_id", "journal_size", "journal_commands_size", "created_at",
+  "created_using_restate_version", "modified_at", "inboxed_at", "scheduled_at", "scheduled_start_at", "running_at",
+  "completed_at", "completion_retention", "journal_retention", "suspended_waiting_for_completions",
+  "suspended_waiting_for_signals", "suspended_waiting_future_json", "retry_count", "last_start_at", "next_retry_at",
+  "last_attempt_deployment_id", "last_attempt_server", "last_failure", "last_failure_error_code",
+  "last_failure_related_entry_index", "last_failure_related_entry_name", "last_failure_related_entry_type",
+  "last_failure_related_command_index", "last_failure_related_command_name", "last_failure_related_command_type",
+  "last_awaiting_on_future_json", "status", "completion_result", "completion_failure",
+];
+
 /** sys_invocation: the status columns, the invoker state where there is one, and the status as users see it. */
-const SYS_INVOCATION: TableSpec = {
-  name: "sys_invocation",
-  tableType: "VIEW",
-  from: "main.invocations i",
-  columns: [
-    ...STATUS_COLUMNS.filter((c) => !["status", "completion_result", "completion_failure"].includes(c.name)),
-    ...STATE_COLUMNS.filter((c) => c.name !== "in_flight").map((c) => ({ ...c, sql: whenAttempt(c.sql) })),
-    col("status", "Utf8", "CASE i.status WHEN 'inboxed' THEN 'pending' ELSE i.status END"),
-    ...STATUS_COLUMNS.filter((c) => c.name === "completion_result" || c.name === "completion_failure"),
-  ],
-};
+const SYS_INVOCATION: TableSpec = (() => {
+  const byName = new Map<string, ColumnSpec>();
+  for (const c of STATUS_COLUMNS) byName.set(c.name, c);
+  for (const c of STATE_COLUMNS) byName.set(c.name, { ...c, sql: whenAttempt(c.sql) });
+  byName.set("status", col("status", "Utf8", "CASE i.status WHEN 'inboxed' THEN 'pending' ELSE i.status END"));
+  return { name: "sys_invocation", tableType: "VIEW", from: "main.invocations i", columns: SYS_INVOCATION_ORDER.map((n) => byName.get(n)!) };
+})();
 
 /** A fact of a journal entry, decoded by the registered function (memoised per entry within a query). */
 const fact = (what: string) => `perdure_journal_fact(j.invocation_id, j.idx, j.type, j.payload, '${what}')`;

@@ -14,7 +14,6 @@ import { startHarness, type Harness } from "./harness.ts";
  * reported); remove an entry once perdure matches, or the case fails as a stale exception.
  */
 const KNOWN_DIFFERENCES: Readonly<Record<string, string>> = {
-  "10.query": "perdure has no POST /query (404, empty body, also for GET); the reference answers SQL queries (the restate CLI depends on it)",
   "10.openapi": "GET /openapi describes each server's own admin API, so the title and the number of paths differ (both 200, OpenAPI 3.1.0)",
 };
 

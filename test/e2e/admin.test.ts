@@ -228,7 +228,7 @@ test("/version advertises the ingress port perdure actually listens on", async (
   assert.equal(new URL(v.ingress_endpoint).port, String(env.perdure.ingressPort));
 });
 
-test("POST /query answers SQL (the restate CLI lists invocations with it)", { todo: "not implemented: /query is 404" }, async () => {
+test("POST /query answers SQL (the restate CLI lists invocations with it)", async () => {
   const res = await http(`${env.admin}/query`, { json: { query: "select 1 as one" }, headers: { accept: "application/json" } });
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(res.json, { rows: [{ one: 1 }] });
