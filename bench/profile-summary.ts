@@ -22,12 +22,31 @@ if (!file) {
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+const ROOT = path.resolve(import.meta.dirname, "..");
+const SRC = path.join(ROOT, "src") + path.sep;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
 const fromUs = values.from !== undefined ? Number(values.from) * 1e6 : -Infinity;
 const toUs = values.to !== undefined ? Number(values.to) * 1e6 : Infinity;
+
+/** Nearest frame on the stack (the node itself or an ancestor) in perdure's own sources, memoised. */
+const nearestSrc = new Map<number, string>();
+function srcFrameOf(id: number): string {
+  const cached = nearestSrc.get(id);
+  if (cached !== undefined) return cached;
+  const n = byId.get(id)!;
+  const u = n.callFrame.url.replace(/^file:\/\//, "");
+  let label: string;
+  if (u.startsWith(SRC)) label = `${n.callFrame.functionName || "(anonymous)"} ${path.relative(ROOT, u)}:${n.callFrame.lineNumber + 1}`;
+  else {
+    const p = parent.get(id);
+    label = p === undefined ? "(outside perdure code: event loop, GC, startup)" : srcFrameOf(p);
+  }
+  nearestSrc.set(id, label);
+  return label;
+}
 
 const selfUs = new Map<number, number>();
 let t = 0;
@@ -42,7 +61,6 @@ for (let i = 0; i < profile.samples.length; i++) {
   total += dt;
 }
 
-const ROOT = path.resolve(import.meta.dirname, "..");
 function where(cf: CallFrame): string {
   if (!cf.url) return "";
   let u = cf.url.replace(/^file:\/\//, "");
@@ -65,6 +83,7 @@ const idle = new Set(["(idle)"]);
 let idleUs = 0;
 const fnSelf = new Map<string, { us: number; label: string }>();
 const areaSelf = new Map<string, number>();
+const attributed = new Map<string, number>();
 for (const [id, us] of selfUs) {
   const n = byId.get(id)!;
   const cf = n.callFrame;
@@ -79,6 +98,8 @@ for (const [id, us] of selfUs) {
   fnSelf.set(key, e);
   const a = area(cf);
   areaSelf.set(a, (areaSelf.get(a) ?? 0) + us);
+  const owner = cf.functionName === "(garbage collector)" || cf.functionName === "(program)" ? cf.functionName : srcFrameOf(id);
+  attributed.set(owner, (attributed.get(owner) ?? 0) + us);
 }
 const busy = total - idleUs;
 const pct = (us: number) => ((100 * us) / busy).toFixed(1).padStart(5);
@@ -89,5 +110,9 @@ for (const e of [...fnSelf.values()].sort((a, b) => b.us - a.us).slice(0, Number
 }
 console.log("\nSelf time by area:");
 for (const [a, us] of [...areaSelf.entries()].sort((x, y) => y[1] - x[1]).slice(0, 30)) {
+  console.log(`${pct(us)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${a}`);
+}
+console.log("\nSelf time attributed to the nearest perdure function on the stack (node/V8 internals included):");
+for (const [a, us] of [...attributed.entries()].sort((x, y) => y[1] - x[1]).slice(0, Number(values.top))) {
   console.log(`${pct(us)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${a}`);
 }

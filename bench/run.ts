@@ -45,12 +45,17 @@ const HELP = `npm run bench -- [options]   (each option also as env BENCH_<NAME>
   --connections N     closed-loop connections (default 32)
   --scenarios LIST    comma list of ${SCENARIOS.join(",")} (default all)
   --servers LIST      perdure,restate (default both; alternating)
-  --rounds N          repetitions of each server per scenario, A,B,A,B... (default 1; figures are medians)
+  --rounds N          repetitions of each server per scenario, A,B,A,B... (default 1)
+  --aggregate MODE    with rounds > 1: quietest (figures of the round least disturbed by other processes;
+                      default) or median (median of each figure over the rounds)
+  --report FILE.json  re-render the Markdown of an earlier results file (e.g. with another --aggregate)
   --sleep-ms MS       ctx.sleep duration of the sleep scenario (default 10)
   --drain-timeout S   max wait for /send invocations to complete (default 120)
   --fsync-count MODE  auto|perf|strace|off (default auto: perf if usable, else strace pass, else n/a)
   --sdk-ceiling B     true|false: also drive the SDK endpoint directly (default true)
-  --perdure-args STR  extra perdure CLI args, e.g. "--fsync false" (recorded in the results)
+  --perdure-args STR  extra perdure CLI args (recorded in the results); write it with '=' since the value
+                      starts with a dash: --perdure-args="--fsync false"
+  --perdure-env STR   extra perdure environment, ';'-separated K=V, e.g. "NODE_OPTIONS=--max-old-space-size=64;NODE_COMPILE_CACHE=/tmp/cc"
   --cpu-prof DIR      run perdure with --cpu-prof into DIR (slows perdure; results are labelled)
   --out DIR           results directory (default bench/results)
   --tag STR           extra suffix for the results file name`;
@@ -62,11 +67,14 @@ type Options = {
   scenarios: ScenarioName[];
   servers: ServerKind[];
   rounds: number;
+  aggregate: "quietest" | "median";
+  report: string | undefined;
   sleepMs: number;
   drainTimeoutS: number;
   fsyncCount: "auto" | "perf" | "strace" | "off";
   sdkCeiling: boolean;
   perdureArgs: string[];
+  perdureEnv: Record<string, string>;
   cpuProfDir: string | undefined;
   outDir: string;
   tag: string | undefined;
@@ -81,11 +89,14 @@ function parseOptions(): Options {
       scenarios: { type: "string" },
       servers: { type: "string" },
       rounds: { type: "string" },
+      aggregate: { type: "string" },
+      report: { type: "string" },
       "sleep-ms": { type: "string" },
       "drain-timeout": { type: "string" },
       "fsync-count": { type: "string" },
       "sdk-ceiling": { type: "string" },
       "perdure-args": { type: "string" },
+      "perdure-env": { type: "string" },
       "cpu-prof": { type: "string" },
       out: { type: "string" },
       tag: { type: "string" },
@@ -115,10 +126,18 @@ function parseOptions(): Options {
     for (const s of items) if (!all.includes(s as T)) throw new Error(`--${name}: unknown '${s}' (known: ${all.join(", ")})`);
     return all.filter((a) => items.includes(a));
   };
+  const aggregate = get("aggregate") ?? "quietest";
+  if (aggregate !== "quietest" && aggregate !== "median") throw new Error(`--aggregate: '${aggregate}' is not quietest|median`);
   const fsyncCount = get("fsync-count") ?? "auto";
   if (!["auto", "perf", "strace", "off"].includes(fsyncCount)) throw new Error(`--fsync-count: '${fsyncCount}' is not auto|perf|strace|off`);
   const perdureArgs = (get("perdure-args") ?? "").split(/\s+/).filter(Boolean);
   const cpuProf = get("cpu-prof");
+  const perdureEnv: Record<string, string> = {};
+  for (const kv of (get("perdure-env") ?? "").split(";").map((x) => x.trim()).filter(Boolean)) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw new Error(`--perdure-env: '${kv}' is not K=V`);
+    perdureEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
   return {
     durationS: num("duration", 15, 1),
     warmupS: num("warmup", 3, 0),
@@ -126,11 +145,14 @@ function parseOptions(): Options {
     scenarios: list("scenarios", SCENARIOS),
     servers: list("servers", SERVERS),
     rounds: Math.round(num("rounds", 1, 1)),
+    aggregate,
+    report: get("report"),
     sleepMs: num("sleep-ms", 10, 0),
     drainTimeoutS: num("drain-timeout", 120, 1),
     fsyncCount: fsyncCount as Options["fsyncCount"],
     sdkCeiling: (get("sdk-ceiling") ?? "true") !== "false",
     perdureArgs,
+    perdureEnv,
     cpuProfDir: cpuProf ? path.resolve(cpuProf) : undefined,
     outDir: path.resolve(get("out") ?? path.join(BENCH, "results")),
     tag: get("tag"),
@@ -202,12 +224,57 @@ function readCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
-/** Whole-machine CPU from /proc/stat, ms: busy (user+nice+system+irq+softirq+steal) and steal. */
-function readMachineCpuMs(): { busy: number; steal: number } {
+/**
+ * CPU accounting of the measured window, to tell whether other users of the machine competed for the cores.
+ * foreign = machine-wide user+nice+system (/proc/stat; interrupts and softirq excluded, as our own loopback
+ * traffic causes them) minus our processes (server, SDK, and this runner including its reaped children: the
+ * load generator and perf) minus kernel threads (jbd2, kworkers: mostly journal commits and writeback the
+ * servers cause themselves, reported separately).
+ */
+type CpuSnapshot = { machineMs: number; runnerMs: number; kernelThreads: Map<number, number> };
+
+function readTicks(pid: number | "self", withChildren: boolean): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0);
+}
+
+function readCpuSnapshot(): CpuSnapshot {
   const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
-  const f = line.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-  return { busy: ((user + nice + system + irq + softirq + steal) * 1000) / CLK_TCK, steal: (steal * 1000) / CLK_TCK };
+  const [user = 0, nice = 0, system = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  const kernelThreads = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ppid = Number(f[1]);
+    if (pid === 2 || ppid === 2 || (Number(f[6]) & 0x00200000) !== 0 /* PF_KTHREAD */) {
+      kernelThreads.set(pid, ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK);
+    }
+  }
+  return {
+    machineMs: ((user + nice + system) * 1000) / CLK_TCK,
+    runnerMs: ((readTicks("self", true) ?? 0) * 1000) / CLK_TCK,
+    kernelThreads,
+  };
+}
+
+function foreignCpu(a: CpuSnapshot, b: CpuSnapshot, serverAndSdkMs: number): { userMs: number; kernelMs: number } {
+  let kernelMs = 0;
+  for (const [pid, ms] of b.kernelThreads) kernelMs += Math.max(0, ms - (a.kernelThreads.get(pid) ?? 0));
+  const ours = serverAndSdkMs + (b.runnerMs - a.runnerMs);
+  return { userMs: Math.max(0, b.machineMs - a.machineMs - ours - kernelMs), kernelMs };
 }
 
 function readStatusKb(pid: number, key: string): number | undefined {
@@ -225,16 +292,18 @@ process.once("exit", () => {
 });
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130));
 
-function runJsonChild<T>(script: string, arg: unknown): Promise<T> {
+function runJsonChild<T>(script: string, arg: unknown, timeoutS: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(BENCH, script), JSON.stringify(arg)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     children.add(child);
+    const killer = setTimeout(() => child.kill("SIGKILL"), timeoutS * 1000);
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
     child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
     child.once("error", reject);
     child.once("close", (code) => {
+      clearTimeout(killer);
       children.delete(child);
       const line = out.trim().split("\n").pop() ?? "";
       try {
@@ -247,7 +316,16 @@ function runJsonChild<T>(script: string, arg: unknown): Promise<T> {
   });
 }
 
-const runLoad = (s: LoadSpec) => runJsonChild<LoadResult>("load.ts", s);
+const runLoad = (s: LoadSpec) => runJsonChild<LoadResult>("load.ts", s, s.durationS + 60);
+
+/** Rejects after `ms` with a message naming `what`. */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // fsync counting
@@ -324,27 +402,52 @@ async function straceCount(pid: number, during: () => Promise<void>): Promise<Sy
 // ---------------------------------------------------------------------------------------------------------
 // Servers
 
-type ServerHandle = { ingressUrl: string; adminUrl: string; pid: number; startupMs: number; logs(): string; dispose(): Promise<void> };
+type ServerHandle = {
+  ingressUrl: string;
+  adminUrl: string;
+  pid: number;
+  startupMs: number;
+  /** CPU the server process used until it was ready (less sensitive to a busy machine than startupMs). */
+  startupCpuMs: number;
+  logs(): string;
+  dispose(): Promise<void>;
+};
 
 async function startServer(kind: ServerKind, o: Options): Promise<ServerHandle> {
   const t0 = performance.now();
   if (kind === "perdure") {
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = { ...o.perdureEnv };
     if (o.cpuProfDir) {
       mkdirSync(o.cpuProfDir, { recursive: true });
       env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${o.cpuProfDir}`.trim();
     }
     const p = await startPerdure({ extraArgs: ["--log-level", "warn", ...o.perdureArgs], env, readyTimeoutMs: 30_000 });
     const startupMs = performance.now() - t0;
-    return { ingressUrl: p.ingressUrl, adminUrl: p.adminUrl, pid: p.pid!, startupMs, logs: () => p.logs(), dispose: () => p.dispose() };
+    const startupCpuMs = readCpuMs(p.pid!);
+    return { ingressUrl: p.ingressUrl, adminUrl: p.adminUrl, pid: p.pid!, startupMs, startupCpuMs, logs: () => p.logs(), dispose: () => p.dispose() };
   }
   const r = await startRestateServer({ readyTimeoutMs: 60_000 });
   const startupMs = performance.now() - t0;
-  return { ingressUrl: r.ingressUrl, adminUrl: r.adminUrl, pid: r.pid!, startupMs, logs: () => r.logs(), dispose: () => r.dispose() };
+  const startupCpuMs = readCpuMs(r.pid!);
+  return { ingressUrl: r.ingressUrl, adminUrl: r.adminUrl, pid: r.pid!, startupMs, startupCpuMs, logs: () => r.logs(), dispose: () => r.dispose() };
+}
+
+/** dispose(), bounded: a server that does not go away in 20 s is SIGKILLed by pid. */
+async function disposeServer(server: ServerHandle): Promise<void> {
+  try {
+    await withTimeout(server.dispose(), 20_000, "stopping the server");
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}; killing pid ${server.pid}`);
+    try {
+      process.kill(server.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
 }
 
 async function registerAndProbe(server: ServerHandle, sdkUrl: string): Promise<void> {
-  const res = await registerDeployment(server.adminUrl, sdkUrl);
+  const res = await withTimeout(registerDeployment(server.adminUrl, sdkUrl), 30_000, "registering the deployment");
   if (res.status !== 201 && res.status !== 200) throw new Error(`registering ${sdkUrl} failed: ${res.status} ${JSON.stringify(res.body)}`);
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -400,6 +503,7 @@ type RunRecord = {
   scenario: ScenarioName;
   round: number;
   startupMs: number;
+  startupCpuMs: number;
   load: LoadResult;
   /** Requests the per-request figures divide by: 2xx responses (accepted sends for `send`). */
   requests: number;
@@ -412,11 +516,13 @@ type RunRecord = {
   fsyncPerReq: number | undefined;
   sync: (SyncCounts & { requests: number }) | undefined;
   /**
-   * CPU used by processes outside the benchmark (other users of the machine) during the measured window, in
-   * cores; and hypervisor steal. Above ~0.2 cores the run competed for the 2 cores and its figures are suspect.
+   * CPU used by userland processes outside the benchmark (other users of the machine) during the measured
+   * window, in cores. Above ~0.2 cores the run competed for the 2 cores and its figures are understated.
    */
   foreignCores: number;
-  stealCores: number;
+  /** CPU of kernel threads (journal commits, writeback, softirq threads) in the window, cores. */
+  kernelThreadCores: number;
+  kernelThreadUsPerReq: number;
   /** send only: time after the load stopped until every accepted invocation had run. */
   drainMs?: number | undefined;
   /** send only: accepted / (load seconds + drain seconds). */
@@ -440,21 +546,17 @@ async function runOne(kind: ServerKind, sc: Scenario, round: number, o: Options,
     const perf = syncMode === "perf" ? await perfCounter(server.pid) : undefined;
     const cpu0 = readCpuMs(server.pid);
     const sdkCpu0 = readCpuMs(sdk.pid);
-    const machine0 = readMachineCpuMs();
-    const self0 = process.cpuUsage();
+    const snap0 = readCpuSnapshot();
     const t0 = performance.now();
     const load = await runLoad(sc.load(server.ingressUrl, o, `m${tag}`));
     let drainMs: number | undefined;
     if (sc.drain) drainMs = (await drainSink(sdk, load.ok, o.drainTimeoutS)).ms;
     const serverCpuMs = readCpuMs(server.pid) - cpu0;
     const sdkCpuMs = readCpuMs(sdk.pid) - sdkCpu0;
-    const machine1 = readMachineCpuMs();
-    const self = process.cpuUsage(self0);
     const wallMs = performance.now() - t0;
-    // Load-generator start-up (a fresh node process) is outside its own cpuUsage window: allow ~150 ms for it.
-    const ours = serverCpuMs + sdkCpuMs + load.loadCpuMs + (self.user + self.system) / 1000 + 150;
-    const foreignCores = Math.max(0, machine1.busy - machine0.busy - ours) / wallMs;
-    const stealCores = (machine1.steal - machine0.steal) / wallMs;
+    const foreign = foreignCpu(snap0, readCpuSnapshot(), serverCpuMs + sdkCpuMs);
+    const foreignCores = foreign.userMs / wallMs;
+    const kernelThreadCores = foreign.kernelMs / wallMs;
     let sync = perf ? await perf.stop() : undefined;
     const hwmKb = readStatusKb(server.pid, "VmHWM");
     const requests = load.ok;
@@ -478,6 +580,7 @@ async function runOne(kind: ServerKind, sc: Scenario, round: number, o: Options,
       scenario: sc.name,
       round,
       startupMs: server.startupMs,
+      startupCpuMs: server.startupCpuMs,
       load,
       requests,
       serverCpuMs,
@@ -487,7 +590,8 @@ async function runOne(kind: ServerKind, sc: Scenario, round: number, o: Options,
       loadCpuUsPerReq: per(load.loadCpuMs),
       peakRssMb: hwmKb !== undefined ? hwmKb / 1024 : undefined,
       foreignCores,
-      stealCores,
+      kernelThreadCores,
+      kernelThreadUsPerReq: per(foreign.kernelMs),
       fsyncPerReq: sync && syncRequests > 0 ? (sync.fsync + sync.fdatasync) / syncRequests : undefined,
       sync: sync ? { ...sync, requests: syncRequests } : undefined,
     };
@@ -496,8 +600,20 @@ async function runOne(kind: ServerKind, sc: Scenario, round: number, o: Options,
       record.completedPerS = drainMs !== undefined ? load.ok / (o.durationS + drainMs / 1000) : undefined;
     }
     return record;
+  } catch (err) {
+    const alive = existsSync(`/proc/${server.pid}`);
+    throw new RunError(`${kind}/${sc.name} round ${round}: ${(err as Error).message}${alive ? "" : " (the server process had exited)"}`, server.logs());
   } finally {
-    await server.dispose();
+    await disposeServer(server);
+  }
+}
+
+/** A failed run: the message and the tail of the server's output. */
+class RunError extends Error {
+  readonly logsTail: string;
+  constructor(message: string, logs: string) {
+    super(message);
+    this.logsTail = logs.split("\n").slice(-40).join("\n");
   }
 }
 
@@ -573,11 +689,15 @@ type Figures = {
   cpuUsPerReq: number;
   peakRssMb: number | undefined;
   startupMs: number;
+  startupCpuMs: number;
   fsyncPerReq: number | undefined;
   sdkCpuUsPerReq: number;
   loadCpuUsPerReq: number;
   /** Highest foreign CPU (cores) among the runs aggregated. */
   foreignCores: number;
+  /** Runs this figure set was chosen or aggregated from. */
+  rounds: number;
+  kernelThreadUsPerReq: number;
   drainMs?: number | undefined;
   completedPerS?: number | undefined;
 };
@@ -589,21 +709,26 @@ function median(xs: Array<number | undefined>): number | undefined {
   return v.length % 2 ? v[m] : (v[m - 1]! + v[m]!) / 2;
 }
 
-function aggregate(runs: RunRecord[]): Figures {
+function aggregate(all: RunRecord[], mode: Options["aggregate"]): Figures {
+  // quietest: the figures of the one round that other processes disturbed least.
+  const runs = mode === "median" ? all : [all.reduce((a, b) => (b.foreignCores < a.foreignCores ? b : a))];
   const m = (f: (r: RunRecord) => number | undefined) => median(runs.map(f));
   const figures: Figures = {
     rps: m((r) => r.load.rps) ?? NaN,
-    non2xx: runs.reduce((a, r) => a + r.load.non2xx + r.load.errors, 0),
+    non2xx: all.reduce((a, r) => a + r.load.non2xx + r.load.errors, 0),
     p50: m((r) => r.load.latency.p50) ?? NaN,
     p90: m((r) => r.load.latency.p90) ?? NaN,
     p99: m((r) => r.load.latency.p99) ?? NaN,
     cpuUsPerReq: m((r) => r.serverCpuUsPerReq) ?? NaN,
     peakRssMb: m((r) => r.peakRssMb),
     startupMs: m((r) => r.startupMs) ?? NaN,
+    startupCpuMs: m((r) => r.startupCpuMs) ?? NaN,
     fsyncPerReq: m((r) => r.fsyncPerReq),
     sdkCpuUsPerReq: m((r) => r.sdkCpuUsPerReq) ?? NaN,
     loadCpuUsPerReq: m((r) => r.loadCpuUsPerReq) ?? NaN,
     foreignCores: Math.max(...runs.map((r) => r.foreignCores)),
+    rounds: all.length,
+    kernelThreadUsPerReq: m((r) => r.kernelThreadUsPerReq) ?? NaN,
   };
   if (runs.some((r) => r.scenario === "send")) {
     figures.drainMs = m((r) => r.drainMs);
@@ -629,9 +754,9 @@ function markdown(results: ReturnType<typeof buildResults>): string {
   lines.push(
     `Machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGb} GB, ${machine.kernel}; Node ${machine.node}.`,
     `Disk of the data dirs (${machine.dataDir.path}, ${machine.dataDir.fsType} on ${machine.dataDir.device}): 4 KiB overwrite + fdatasync p50 ${fmt(machine.fdatasync4kOverwrite.p50Us)} µs, p99 ${fmt(machine.fdatasync4kOverwrite.p99Us)} µs; 4 KiB append + fsync p50 ${fmt(machine.fsync4kAppend.p50Us)} µs, p99 ${fmt(machine.fsync4kAppend.p99Us)} µs.`,
-    `Load: autocannon (own process), closed loop, ${options.connections} connections, ${options.durationS} s measured after ${options.warmupS} s warm-up, ${options.rounds} round(s) per server, servers alternating; fresh server and data dir per run. SDK ${machine.restateSdk} over h2c, one process for both servers.`,
+    `Load: autocannon (own process), closed loop, ${options.connections} connections, ${options.durationS} s measured after ${options.warmupS} s warm-up, ${options.rounds} round(s) per server, servers alternating${options.rounds > 1 ? (options.aggregate === "median" ? " (figures: medians over the rounds; non-2xx: total)" : " (figures: the round least disturbed by other processes on the machine; non-2xx: total over all rounds)") : ""}; fresh server and data dir per run. SDK ${machine.restateSdk} over h2c, one process for both servers.`,
     `Durability: ${durability}`,
-    `perdure ${machine.perdureCommit}${options.perdureArgs.length ? `, extra args: \`${options.perdureArgs.join(" ")}\`` : ""}${options.cpuProfDir ? ", **running under --cpu-prof**" : ""}.`,
+    `perdure ${machine.perdureCommit}${options.perdureArgs.length ? `, extra args: \`${options.perdureArgs.join(" ")}\`` : ""}${Object.keys(options.perdureEnv).length ? `, extra env: \`${Object.entries(options.perdureEnv).map(([k, v]) => `${k}=${v}`).join("; ")}\`` : ""}${options.cpuProfDir ? ", **running under --cpu-prof**" : ""}.`,
     "",
   );
   lines.push(
@@ -666,21 +791,27 @@ function markdown(results: ReturnType<typeof buildResults>): string {
     }
   }
   lines.push("", "Where the box's CPU goes (µs of CPU per request; 2 cores shared by server, SDK process and load generator):", "");
-  lines.push("| scenario | server | server | SDK | load gen | total | other processes (cores) |", "|---|---|--:|--:|--:|--:|--:|");
+  lines.push(
+    "| scenario | server | server | SDK | load gen | kernel threads | total | server startup CPU ms | other users' processes (cores) |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+  );
   for (const s of summary) {
     for (const kind of SERVERS) {
       const f = s[kind];
       if (f) {
-        const total = f.cpuUsPerReq + f.sdkCpuUsPerReq + f.loadCpuUsPerReq;
-        lines.push(`| ${s.scenario} | ${kind} | ${fmt(f.cpuUsPerReq)} | ${fmt(f.sdkCpuUsPerReq)} | ${fmt(f.loadCpuUsPerReq)} | ${fmt(total)} | ${f.foreignCores.toFixed(2)}${f.foreignCores > NOISY_CORES ? " ⚠" : ""} |`);
+        const total = f.cpuUsPerReq + f.sdkCpuUsPerReq + f.loadCpuUsPerReq + f.kernelThreadUsPerReq;
+        lines.push(
+          `| ${s.scenario} | ${kind} | ${fmt(f.cpuUsPerReq)} | ${fmt(f.sdkCpuUsPerReq)} | ${fmt(f.loadCpuUsPerReq)} | ${fmt(f.kernelThreadUsPerReq)} | ${fmt(total)} | ${fmt(f.startupCpuMs)} | ${f.foreignCores.toFixed(2)}${f.foreignCores > NOISY_CORES ? " ⚠" : ""} |`,
+        );
       }
     }
   }
-  const noisy = results.runs.filter((r) => r.foreignCores > NOISY_CORES);
-  if (noisy.length > 0) {
+  const disturbed = summary.flatMap((s) => SERVERS.filter((k) => (s[k]?.foreignCores ?? 0) > NOISY_CORES).map((k) => `${s.scenario}/${k} ${s[k]!.foreignCores.toFixed(2)}`));
+  if (disturbed.length > 0) {
     lines.push(
       "",
-      `⚠ ${noisy.length} run(s) shared the machine with other processes using more than ${NOISY_CORES} cores (${noisy.map((r) => `${r.scenario}/${r.server} ${r.foreignCores.toFixed(2)}`).join(", ")}): their figures are understated; rerun on a quiet machine or with --rounds.`,
+      `⚠ ${disturbed.length} figure set(s) come from runs that shared the machine with other processes using more than ${NOISY_CORES} cores (${disturbed.join(", ")}): ` +
+        "those figures are understated (throughput, latency) and the ratios uncertain; rerun on a quiet machine or with more --rounds.",
     );
   }
   if (sdkCeiling) {
@@ -691,6 +822,10 @@ function markdown(results: ReturnType<typeof buildResults>): string {
         `${fmt(c.load.rps)} invocations/s, p50 ${fmtMs(c.load.latency.p50)} ms, p99 ${fmtMs(c.load.latency.p99)} ms; SDK CPU ${fmt(c.sdkCpuUsPerReq)} µs/inv, client CPU ${fmt((c.load.loadCpuMs * 1000) / Math.max(1, c.load.ok))} µs/inv.`,
     );
   }
+  if (results.failures.length > 0) {
+    lines.push("", `**${results.failures.length} run(s) failed** (details and server output in the JSON):`, "");
+    for (const f of results.failures) lines.push(`- ${f.error}`);
+  }
   lines.push(
     "",
     "Notes: latency percentiles are over 2xx responses (µs resolution). CPU = utime+stime of the server process (all threads) over the measured window. " +
@@ -700,20 +835,31 @@ function markdown(results: ReturnType<typeof buildResults>): string {
   return lines.join("\n") + "\n";
 }
 
-function buildResults(o: Options, machine: ReturnType<typeof machineFacts>, runs: RunRecord[], sdkCeiling: CeilingRecord | undefined, syncMethod: string) {
+type Failure = { server: ServerKind; scenario: ScenarioName; round: number; error: string; logsTail: string };
+
+function buildResults(
+  o: Options,
+  machine: ReturnType<typeof machineFacts>,
+  runs: RunRecord[],
+  failures: Failure[],
+  sdkCeiling: CeilingRecord | undefined,
+  syncMethod: string,
+  date = new Date().toISOString(),
+) {
   const summary: Summary[] = o.scenarios.map((name) => {
     const s: Summary = { scenario: name };
     for (const kind of o.servers) {
       const rs = runs.filter((r) => r.scenario === name && r.server === kind);
-      if (rs.length > 0) s[kind] = aggregate(rs);
+      if (rs.length > 0) s[kind] = aggregate(rs, o.aggregate);
     }
     return s;
   });
   const durability =
     `perdure with fsync on (its default: SQLite WAL, synchronous=FULL, every commit fsynced before effects run${o.perdureArgs.length ? `; extra args ${o.perdureArgs.join(" ")}` : ""}); ` +
-    "Restate with its defaults (single node, local Bifrost loglet and partition store on RocksDB; no durability settings changed).";
+    "Restate with its defaults (no durability settings changed: its Bifrost log writes RocksDB write batches with sync=true, " +
+    "rocksdb-disable-wal-fsync=false, before acknowledging; the partition store relies on the log). Both fsync before a result or 202 is returned.";
   return {
-    date: new Date().toISOString(),
+    date,
     options: { ...o },
     machine,
     durability,
@@ -721,6 +867,7 @@ function buildResults(o: Options, machine: ReturnType<typeof machineFacts>, runs
     scenarios: o.scenarios.map((n) => ({ name: n, description: SCENARIO_DEFS[n].description })),
     summary,
     runs,
+    failures,
     sdkCeiling,
   };
 }
@@ -729,9 +876,9 @@ type CeilingRecord = { load: LoadResult; sdkCpuMs: number; sdkCpuUsPerReq: numbe
 
 async function sdkCeilingRun(o: Options, sdk: Sdk): Promise<CeilingRecord> {
   const spec: CeilingSpec = { url: sdk.url, connections: o.connections, durationS: o.durationS };
-  if (o.warmupS > 0) await runJsonChild<LoadResult>("sdk-ceiling.ts", { ...spec, durationS: o.warmupS });
+  if (o.warmupS > 0) await runJsonChild<LoadResult>("sdk-ceiling.ts", { ...spec, durationS: o.warmupS }, o.warmupS + 60);
   const cpu0 = readCpuMs(sdk.pid);
-  const load = await runJsonChild<LoadResult>("sdk-ceiling.ts", spec);
+  const load = await runJsonChild<LoadResult>("sdk-ceiling.ts", spec, o.durationS + 60);
   const sdkCpuMs = readCpuMs(sdk.pid) - cpu0;
   return { load, sdkCpuMs, sdkCpuUsPerReq: load.ok > 0 ? (sdkCpuMs * 1000) / load.ok : NaN };
 }
@@ -747,8 +894,26 @@ function resultsPath(o: Options): string {
 
 // ---------------------------------------------------------------------------------------------------------
 
+/** --report: re-aggregates and re-renders an earlier results file (JSON updated in place, Markdown rewritten). */
+function rerender(file: string, aggregateMode: Options["aggregate"]): void {
+  type Saved = ReturnType<typeof buildResults>;
+  const saved = JSON.parse(readFileSync(file, "utf8")) as Saved;
+  const o: Options = { ...saved.options, aggregate: aggregateMode, report: undefined };
+  const results = buildResults(o, saved.machine, saved.runs, saved.failures ?? [], saved.sdkCeiling, saved.syncMethod, saved.date);
+  const base = file.replace(/\.json$/, "");
+  const md = markdown(results);
+  writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(`${base}.md`, md);
+  console.log(md);
+  console.error(`bench: rewrote ${path.relative(ROOT, base)}.{json,md}`);
+}
+
 async function main(): Promise<void> {
   const o = parseOptions();
+  if (o.report) {
+    rerender(path.resolve(o.report), o.aggregate);
+    return;
+  }
   const tck = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim();
   if (tck && Number(tck) !== CLK_TCK) throw new Error(`CLK_TCK is ${tck}, the CPU readings assume ${CLK_TCK}`);
 
@@ -770,6 +935,7 @@ async function main(): Promise<void> {
   );
   const sdk = await startSdk();
   const runs: RunRecord[] = [];
+  const failures: Failure[] = [];
   let sdkCeiling: CeilingRecord | undefined;
   try {
     for (const name of o.scenarios) {
@@ -777,26 +943,38 @@ async function main(): Promise<void> {
       for (let round = 1; round <= o.rounds; round++) {
         for (const kind of o.servers) {
           process.stderr.write(`bench: ${name} / ${kind} (round ${round}) ... `);
-          const r = await runOne(kind, sc, round, o, sdk, syncMode);
+          let r: RunRecord;
+          try {
+            r = await runOne(kind, sc, round, o, sdk, syncMode);
+          } catch (err) {
+            const logsTail = err instanceof RunError ? err.logsTail : "";
+            failures.push({ server: kind, scenario: name, round, error: (err as Error).message, logsTail });
+            console.error(`FAILED: ${(err as Error).message}${logsTail ? `\n--- server output (tail) ---\n${logsTail}\n---` : ""}`);
+            continue;
+          }
           runs.push(r);
           console.error(
             `${fmt(r.load.rps)} req/s, p50 ${fmtMs(r.load.latency.p50)} p99 ${fmtMs(r.load.latency.p99)} ms, non-2xx ${r.load.non2xx + r.load.errors}, ` +
               `CPU ${fmt(r.serverCpuUsPerReq)} µs/req, RSS ${fmt(r.peakRssMb)} MB, startup ${fmt(r.startupMs)} ms, fsync/req ${fmt(r.fsyncPerReq, 2)}` +
               (r.drainMs !== undefined ? `, drain ${(r.drainMs / 1000).toFixed(2)} s` : "") +
-              `, other procs ${r.foreignCores.toFixed(2)} cores`,
+              `, other procs ${r.foreignCores.toFixed(2)} cores, kernel threads ${r.kernelThreadCores.toFixed(2)} cores`,
           );
         }
       }
     }
     if (o.sdkCeiling) {
       process.stderr.write("bench: SDK-only ceiling ... ");
-      sdkCeiling = await sdkCeilingRun(o, sdk);
-      console.error(`${fmt(sdkCeiling.load.rps)} inv/s, SDK CPU ${fmt(sdkCeiling.sdkCpuUsPerReq)} µs/inv`);
+      try {
+        sdkCeiling = await sdkCeilingRun(o, sdk);
+        console.error(`${fmt(sdkCeiling.load.rps)} inv/s, SDK CPU ${fmt(sdkCeiling.sdkCpuUsPerReq)} µs/inv`);
+      } catch (err) {
+        console.error(`FAILED: ${(err as Error).message}`);
+      }
     }
   } finally {
     await sdk.child.stop();
   }
-  const results = buildResults(o, machine, runs, sdkCeiling, syncMethod);
+  const results = buildResults(o, machine, runs, failures, sdkCeiling, syncMethod);
   mkdirSync(o.outDir, { recursive: true });
   const base = resultsPath(o);
   const md = markdown(results);

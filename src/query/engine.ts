@@ -14,7 +14,7 @@
 
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { errorReply, type QueryFormat, type QueryReply } from "./reader.ts";
+import { errorReply, type QueryFormat, type QueryReply } from "./reply.ts";
 import type { ChildMessage, ParentMessage } from "./query-process.ts";
 
 export interface QueryEngineOptions {

@@ -5,7 +5,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { QueryEngine } from "./engine.ts";
-import type { QueryFormat } from "./reader.ts";
+import type { QueryFormat } from "./reply.ts";
 
 const MAX_BODY = 1024 * 1024;
 

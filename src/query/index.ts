@@ -10,4 +10,4 @@
 
 export { createQueryEngine, DEFAULT_QUERY_TIMEOUT_MS, type QueryEngine, type QueryEngineOptions } from "./engine.ts";
 export { serveQuery, replyFormat } from "./http.ts";
-export { ARROW_CONTENT_TYPE, JSON_CONTENT_TYPE, type QueryFormat, type QueryReply } from "./reader.ts";
+export { ARROW_CONTENT_TYPE, JSON_CONTENT_TYPE, type QueryFormat, type QueryReply } from "./reply.ts";

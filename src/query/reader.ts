@@ -15,21 +15,9 @@ import { encodeArrow, encodeJson, resolveTypes, type Cell, type ResultSet } from
 import { columnTypesByName, informationSchemaStatements, viewStatements, type ColumnType } from "./tables.ts";
 import { columnHints, columnTypeByName, prepareSql, setColumnTypesByName, SqlTextError } from "./sql-text.ts";
 import type { ServiceTypes } from "./journal-json.ts";
+import { ARROW_CONTENT_TYPE, JSON_CONTENT_TYPE, errorReply, type QueryFormat, type QueryReply } from "./reply.ts";
 
-export type QueryFormat = "json" | "arrow";
-
-export interface QueryReply {
-  readonly status: number;
-  readonly contentType: string;
-  readonly body: Buffer;
-}
-
-export const JSON_CONTENT_TYPE = "application/json";
-export const ARROW_CONTENT_TYPE = "application/vnd.apache.arrow.stream";
-
-export function errorReply(status: number, message: string): QueryReply {
-  return { status, contentType: JSON_CONTENT_TYPE, body: Buffer.from(JSON.stringify({ message })) };
-}
+export { ARROW_CONTENT_TYPE, JSON_CONTENT_TYPE, errorReply, type QueryFormat, type QueryReply };
 
 const ALLOWED_ACTIONS = new Set([constants.SQLITE_SELECT, constants.SQLITE_READ, constants.SQLITE_FUNCTION, constants.SQLITE_RECURSIVE]);
 
