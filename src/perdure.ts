@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import type { Config } from "./config/config.ts";
 import type { Logger } from "./log/logger.ts";
-import { systemClock, type Clock, type RandomSource } from "./core/environment.ts";
+import { pooledRandom, systemClock, type Clock, type RandomSource } from "./core/environment.ts";
 import { SqliteStore } from "./storage/sqlite/sqlite-store.ts";
 import { MemoryStore } from "./storage/memory/memory-store.ts";
 import type { Store } from "./storage/api/store.ts";
@@ -45,7 +45,7 @@ const CLEANUP_INTERVAL_MS = 60_000;
 export async function startPerdure(options: StartOptions): Promise<RunningPerdure> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
-  const random: RandomSource = { bytes: (n) => randomBytes(n) };
+  const random: RandomSource = pooledRandom((n) => randomBytes(n));
   const store: Store = options.inMemory ? new MemoryStore() : new SqliteStore({ dataDir: config.dataDir, fsync: config.fsync });
   const client = new EndpointClient(config.requestIdentityKeyFile ? loadSigner(config.requestIdentityKeyFile, clock) : undefined);
   const registry = new Registry({ store, client, clock, random });
