@@ -3,7 +3,8 @@
 // Invariants:
 // - One write connection; every write runs under an async mutex, so a transaction is never interleaved with
 //   another write. Reads outside transactions use a second, read-only connection that sees committed data only.
-// - WAL mode. With `fsync` on (the default), `synchronous=FULL` makes every COMMIT durable before it returns.
+// - WAL mode. With `fsync` on (the default), every write operation resolves only after the WAL is synced
+//   (`WalSync`: an fdatasync off the event loop, shared by concurrent commits); with it off, nothing is synced.
 // - Partition keys are u64; SQLite integers are signed, so they are stored as the same 64 bits read signed.
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
@@ -24,6 +25,7 @@ import { decodeInvocation, encodeInvocation } from "../api/invocation-codec.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { ErrorCode, PerdureError, errorMessage } from "../../core/errors.ts";
 import { WriteMutex } from "../api/write-mutex.ts";
+import { WalSync } from "./wal-sync.ts";
 
 export interface SqliteStoreOptions {
   readonly dataDir: string;
@@ -40,6 +42,7 @@ export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
   private readonly reader: DatabaseSync;
   private readonly mutex = new WriteMutex();
+  private readonly walSync: WalSync | undefined;
   private readonly stmts = new Map<string, StatementSync>();
   private readonly readerStmts = new Map<string, StatementSync>();
   private readonly txn: PartitionTxn;
@@ -60,7 +63,7 @@ export class SqliteStore implements Store {
       // Check the version before anything else writes to the file: a newer data dir is left untouched.
       const current = this.schemaVersion();
       this.db.exec("PRAGMA journal_mode = WAL");
-      this.db.exec(`PRAGMA synchronous = ${options.fsync === false ? "OFF" : "FULL"}`);
+      this.db.exec(`PRAGMA synchronous = ${options.fsync === false ? "OFF" : "NORMAL"}`);
       this.db.exec("PRAGMA busy_timeout = 5000");
       this.migrate(current);
       this.reader = new DatabaseSync(this.path, { readOnly: true });
@@ -72,6 +75,7 @@ export class SqliteStore implements Store {
       throw new PerdureError(ErrorCode.Storage, `cannot open the database '${this.path}': ${errorMessage(err)}`, { cause: err });
     }
     this.txn = this.makeTxn();
+    this.walSync = options.fsync === false ? undefined : new WalSync(this.path);
   }
 
   private schemaVersion(): number {
@@ -136,7 +140,19 @@ export class SqliteStore implements Store {
   }
 
   async transaction<T>(fn: (txn: PartitionTxn) => Promise<T>): Promise<T> {
-    return this.mutex.run(() => this.inTransaction(() => fn(this.txn)));
+    const result = await this.mutex.run(() => this.inTransaction(() => fn(this.txn)));
+    await this.durable();
+    return result;
+  }
+
+  /** Resolves once everything committed so far is on stable storage. */
+  private durable(): Promise<void> {
+    return this.walSync ? this.walSync.sync() : Promise.resolve();
+  }
+
+  /** fdatasync calls made so far (0 with fsync off). */
+  get syncCount(): number {
+    return this.walSync?.syncs ?? 0;
   }
 
   private makeTxn(): PartitionTxn {
@@ -325,12 +341,14 @@ export class SqliteStore implements Store {
     await this.mutex.run(async () => {
       this.st("INSERT INTO deployments (id, record) VALUES (?, ?) ON CONFLICT DO UPDATE SET record = excluded.record").run(d.id, JSON.stringify(d));
     });
+    await this.durable();
   }
 
   async deleteDeployment(id: string): Promise<void> {
     await this.mutex.run(async () => {
       this.st("DELETE FROM deployments WHERE id = ?").run(id);
     });
+    await this.durable();
   }
 
   async listServices(): Promise<ServiceRecord[]> {
@@ -345,6 +363,7 @@ export class SqliteStore implements Store {
         }
       }),
     );
+    await this.durable();
   }
 
   async deleteServices(names: readonly string[]): Promise<void> {
@@ -353,9 +372,11 @@ export class SqliteStore implements Store {
         for (const n of names) this.st("DELETE FROM services WHERE name = ?").run(n);
       }),
     );
+    await this.durable();
   }
 
   close(): void {
+    this.walSync?.close();
     this.reader.close();
     this.db.close();
   }
