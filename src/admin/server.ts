@@ -20,6 +20,7 @@ import { adminOpenApi, serviceOpenApi } from "./openapi.ts";
 import { serveQuery, type QueryEngine } from "../query/index.ts";
 import { deploymentDetailJson, deploymentListJson, handlerJson, serviceJson } from "./shapes.ts";
 import { listen } from "../ingress/server.ts";
+import { refuseConnect } from "../ingress/http-io.ts";
 
 export interface AdminDeps {
   readonly registry: Registry;
@@ -58,6 +59,7 @@ export class AdminServer {
         writeError(res, new HttpError(500, `internal error: ${(err as Error).message}`));
       });
     });
+    refuseConnect(this.server);
   }
 
   listen(port: number, host?: string): Promise<void> {
@@ -66,9 +68,17 @@ export class AdminServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) gzipAccepted.add(res);
-    const url = new URL(req.url ?? "/", "http://admin");
-    const path = url.pathname.replace(/^\/v[1-9]\d*(?=\/)/, "").replace(/\/+$/, "") || "/";
-    const parts = path.split("/").slice(1).map(decodeURIComponent);
+    // The request target is parsed by hand: `new URL` would read `//host/...` as a host name.
+    const target = req.url ?? "/";
+    const queryAt = target.indexOf("?");
+    const url = { searchParams: new URLSearchParams(queryAt >= 0 ? target.slice(queryAt + 1) : "") };
+    const path = (queryAt >= 0 ? target.slice(0, queryAt) : target).replace(/^\/v[1-9]\d*(?=\/)/, "").replace(/\/+$/, "") || "/";
+    let parts: string[];
+    try {
+      parts = path.split("/").slice(1).map(decodeURIComponent);
+    } catch {
+      throw new HttpError(400, `Invalid URL: the path '${path}' has a malformed percent-escape`, { plain: true });
+    }
     const method = req.method ?? "GET";
     const { registry } = this.deps;
 
@@ -262,6 +272,10 @@ export class AdminServer {
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const ct = String(req.headers["content-type"] ?? "");
+  if (Number(req.headers["content-length"]) > MAX_ADMIN_BODY) {
+    req.resume();
+    throw new HttpError(413, "request body too large", { plain: true });
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {

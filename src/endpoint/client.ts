@@ -41,6 +41,8 @@ export interface SimpleResponse {
   readonly body: Buffer;
 }
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export class EndpointClient {
   private readonly signer: RequestSigner | undefined;
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
@@ -100,6 +102,11 @@ export class EndpointClient {
     session.on("error", drop);
     session.on("close", drop);
     session.on("goaway", drop);
+    // A peer that accepts the connection but never speaks HTTP/2 must not hold the pool forever.
+    const connectTimer = setTimeout(() => session.destroy(new Error(`no HTTP/2 handshake from ${origin} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    connectTimer.unref();
+    session.once("connect", () => clearTimeout(connectTimer));
+    session.once("close", () => clearTimeout(connectTimer));
     session.unref();
     this.sessions.set(origin, session);
     return session;
@@ -196,6 +203,14 @@ export class EndpointClient {
         req.destroy();
       },
     };
+  }
+
+  /** Drops the pooled connection to an origin (after a timeout, it may be dead without knowing it). */
+  resetConnection(url: URL): void {
+    const session = this.sessions.get(url.origin);
+    if (!session) return;
+    this.sessions.delete(url.origin);
+    session.destroy();
   }
 
   close(): void {

@@ -2,7 +2,8 @@
 // Invariant: every error the ingress writes is `{"code","message","source"}` with `x-restate-error-source`,
 // except 413 which is plain text, as clients of the reference expect.
 
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 
 export type ErrorSource = "ingress" | "invocation";
 
@@ -79,4 +80,12 @@ export function sendTooLarge(req: IncomingMessage, res: ServerResponse): void {
   const body = "length limit exceeded";
   res.writeHead(413, { ...corsHeaders(req), "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body), connection: "close" });
   res.end(body);
+}
+
+/** CONNECT requests never reach the request handler; answer them with 405 instead of dropping the socket. */
+export function refuseConnect(server: Server): void {
+  server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({ code: 405, message: "method not allowed", source: "ingress" });
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
 }

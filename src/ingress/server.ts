@@ -14,7 +14,7 @@ import type { GetResultOutcome, InvocationQuery, InvocationResponse, InvokeOutco
 import type { Clock } from "../core/environment.ts";
 import { InvalidIdError, encodeInvocationId, parseAwakeableId, parseInvocationId } from "../core/ids.ts";
 import { DurationParseError, formatRfc3339Nanos, formatRfc3339Offset, parseDuration } from "../core/durations.ts";
-import { BodyTooLarge, corsHeaders, readBody, sendError, sendJson, sendTooLarge } from "./http-io.ts";
+import { BodyTooLarge, corsHeaders, readBody, refuseConnect, sendError, sendJson, sendTooLarge } from "./http-io.ts";
 import { BAD_HANDLER_PATH, BAD_RESTATE_CALL_PATH, decodeSegment, parseIngressPath } from "./paths.ts";
 import { contentTypeMatches } from "./content-type.ts";
 
@@ -50,6 +50,7 @@ export class IngressServer {
         sendError(req, res, 500, `internal error: ${(err as Error).message}`);
       });
     });
+    refuseConnect(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -44,6 +44,7 @@ export class Attempt {
   readonly epoch: number;
   private state: AttemptState = "starting";
   private stream: EndpointStream | undefined;
+  private url: URL | undefined;
   private inputOpen = false;
   private snapshotLength = 0;
   private readonly pending: Array<{ index: number | undefined; frame: Buffer }> = [];
@@ -86,6 +87,7 @@ export class Attempt {
     const audience = `/invoke/${encodeURIComponent(inv.service)}/${encodeURIComponent(inv.handler)}`;
     const options = { method: "POST" as const, headers, http11: deployment.httpVersion === "HTTP/1.1", audience, ...(inv.key !== undefined ? { subject: inv.key } : {}) };
     const url = endpointUrl(new URL(deployment.uri), audience);
+    this.url = url;
     this.stream = this.ctx.client.open(url, options, {
       onResponse: (status, h) => this.onResponse(status, h),
       onData: (chunk) => this.onData(chunk),
@@ -157,7 +159,8 @@ export class Attempt {
       this.fail(ErrorCode.ProtocolViolation, `malformed frames from the endpoint: ${(err as Error).message}`);
       return;
     }
-    this.touch();
+    // Only whole messages count as activity: a trickle of bytes that never completes a frame does not.
+    if (frames.length > 0) this.touch();
     for (const frame of frames) {
       if (this.state !== "streaming") return;
       this.ctx.submit({ kind: "endpoint-message", invocationId: this.invocationId, epoch: this.epoch, frame });
@@ -183,6 +186,7 @@ export class Attempt {
     }
     this.finish();
     this.stream?.abort();
+    if (errorCode === ErrorCode.Timeout && this.url) this.ctx.client.resetConnection(this.url);
     this.ctx.submit({
       kind: "attempt-failed",
       invocationId: this.invocationId,
@@ -233,8 +237,7 @@ export class Attempt {
 function parseRetryAfter(v: string | string[] | undefined): number | undefined {
   const s = Array.isArray(v) ? v[0] : v;
   if (!s) return undefined;
-  const secs = Number(s);
-  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
+  if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000;
   const date = Date.parse(s);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+  return Number.isFinite(date) && /[a-z]/i.test(s) ? Math.max(0, date - Date.now()) : undefined;
 }

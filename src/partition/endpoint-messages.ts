@@ -116,7 +116,7 @@ export async function applyEndpointMessage(b: Batch, invocationId: string, epoch
           inv,
           ErrorCode.AttemptFailed,
           { code: m.code || 500, message: m.message, ...(m.stacktrace ? { stacktrace: m.stacktrace } : {}) },
-          m.nextRetryDelay,
+          { requestedDelayMs: m.nextRetryDelay },
           related,
         );
         return;

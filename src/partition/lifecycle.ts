@@ -113,7 +113,7 @@ export async function attemptFailed(
   inv: InvocationRecord,
   errorCode: string,
   failure: Failure,
-  requestedDelayMs?: number,
+  delay: { readonly requestedDelayMs?: number | undefined; readonly minimumDelayMs?: number | undefined } = {},
   relatedEntry?: string,
 ): Promise<void> {
   inv.failedAttempts += 1;
@@ -122,7 +122,11 @@ export async function attemptFailed(
   b.emit({ kind: "abort-attempt", invocationId: inv.id });
   const svc = b.deps.registry.service(inv.service);
   const policy = svc ? b.deps.registry.settings(svc, b.deps.registry.handler(inv.service, inv.handler)).retryPolicy : DEFAULT_RETRY_POLICY;
-  const decision = nextRetry(policy, inv.failedAttempts, requestedDelayMs);
+  // The endpoint's own `next_retry_delay` replaces the policy's delay once; an HTTP Retry-After only lengthens it.
+  let decision = nextRetry(policy, inv.failedAttempts, delay.requestedDelayMs);
+  if (decision.kind === "retry" && delay.minimumDelayMs !== undefined) {
+    decision = { kind: "retry", delayMs: Math.max(decision.delayMs, delay.minimumDelayMs) };
+  }
   const what = `invocation ${inv.id} (${inv.service}/${inv.handler}) attempt ${inv.failedAttempts} failed [${errorCode}] ${failure.code}: ${failure.message}`;
   if (decision.kind === "retry") {
     inv.status = "backing-off";

@@ -121,7 +121,7 @@ export class PartitionProcessor {
       case "attempt-failed": {
         const inv = await b.get(cmd.invocationId);
         if (inv && inv.epoch === cmd.epoch && inv.status === "running") {
-          await attemptFailed(b, inv, cmd.errorCode, cmd.failure, cmd.retryAfterMs);
+          await attemptFailed(b, inv, cmd.errorCode, cmd.failure, { minimumDelayMs: cmd.retryAfterMs });
         }
         return { kind: "done" };
       }
