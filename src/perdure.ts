@@ -55,7 +55,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
   const submit = (cmd: Parameters<PartitionProcessor["submit"]>[0]): void => {
     processor.submit(cmd).catch((err: unknown) => logger.error(`partition command ${cmd.kind} failed: ${(err as Error).stack ?? String(err)}`));
   };
-  const invoker = new Invoker({ store, registry, client, clock, submit, log: (level, m) => logger.log(level, m) });
+  const invoker = new Invoker({ store, registry, client, clock, submit, log: (level, m) => logger.log(level, m), maxConcurrentAttempts: config.maxConcurrentAttempts });
   const timers = new TimerQueue(clock, (timer) => submit({ kind: "timer-fired", timer }));
   const dispatch = (effect: Effect): void => {
     switch (effect.kind) {
@@ -95,7 +95,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
     await processor.submit({ kind: "recover", running });
   }
 
-  const ingress = new IngressServer({ registry, processor, waiters, clock, requestSizeLimit: config.requestSizeLimit });
+  const ingress = new IngressServer({ registry, processor, waiters, clock, requestSizeLimit: config.requestSizeLimit, maxBacklog: config.maxBacklog });
   const query = createQueryEngine({ dataFile: store instanceof SqliteStore ? store.path : undefined, log: (l, m) => logger.log(l, m) });
   const admin = new AdminServer({
     query,

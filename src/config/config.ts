@@ -18,6 +18,10 @@ export interface Config {
   readonly maxProtocolVersion: number;
   /** PEM file with an Ed25519 private key; when set, requests to endpoints are signed. */
   readonly requestIdentityKeyFile: string | undefined;
+  /** New invocations get 503 while more partition commands than this are waiting. */
+  readonly maxBacklog: number;
+  /** Attempts running at once against endpoints; more wait for a free slot. */
+  readonly maxConcurrentAttempts: number;
   /** Test setting: crash at a named fault point (`name@n`). Never set in production. */
   readonly testFaultPoint: string | undefined;
 }
@@ -33,6 +37,8 @@ export const DEFAULTS: Config = Object.freeze({
   maxProtocolVersion: 7,
   requestIdentityKeyFile: undefined,
   testFaultPoint: undefined,
+  maxBacklog: 20_000,
+  maxConcurrentAttempts: 2_000,
 });
 
 export class ConfigError extends Error {}
@@ -55,6 +61,8 @@ export const OPTIONS: readonly Option[] = [
   { flag: "--max-protocol-version", env: "PERDURE_MAX_PROTOCOL_VERSION", key: "maxProtocolVersion", kind: "protocol", help: "highest invocation protocol version to use, 5 to 7 (default 7)" },
   { flag: "--request-identity-key-file", env: "PERDURE_REQUEST_IDENTITY_KEY_FILE", key: "requestIdentityKeyFile", kind: "string", help: "Ed25519 private key (PEM) to sign requests to endpoints" },
   { flag: "--test-fault-point", env: "PERDURE_TEST_FAULT_POINT", key: "testFaultPoint", kind: "fault", help: "tests only: crash at batch-applied@N or batch-committed@N" },
+  { flag: "--max-backlog", env: "PERDURE_MAX_BACKLOG", key: "maxBacklog", kind: "size", help: "waiting commands beyond which new invocations get 503 (default 20000)" },
+  { flag: "--max-concurrent-attempts", env: "PERDURE_MAX_CONCURRENT_ATTEMPTS", key: "maxConcurrentAttempts", kind: "size", help: "attempts running at once; more wait (default 2000)" },
   { flag: "--request-size-limit", env: "PERDURE_REQUEST_SIZE_LIMIT", key: "requestSizeLimit", kind: "size", help: "largest request body in bytes (default 33554432)" },
 ];
 

@@ -24,6 +24,8 @@ export interface IngressDeps {
   readonly waiters: ResultWaiters;
   readonly clock: Clock;
   readonly requestSizeLimit: number;
+  /** New invocations are refused with 503 while more commands than this wait in the partition. */
+  readonly maxBacklog: number;
 }
 
 const STRIPPED_HEADERS = new Set([
@@ -172,6 +174,9 @@ export class IngressServer {
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i]!.toLowerCase();
       if (!STRIPPED_HEADERS.has(name)) headers.push([name, req.rawHeaders[i + 1]!]);
+    }
+    if (this.deps.processor.backlog > this.deps.maxBacklog) {
+      return sendError(req, res, 503, "perdure is overloaded: too many requests are waiting to be processed, retry later", "ingress", { headers: { "retry-after": "1" } });
     }
     const request = {
       target: { service: svc.name, handler: handler.name, key },

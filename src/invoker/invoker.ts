@@ -21,10 +21,15 @@ export interface InvokerDeps {
   readonly clock: Clock;
   readonly submit: (cmd: PartitionCommand) => void;
   readonly log: (level: "info" | "warn" | "error", message: string) => void;
+  /** Attempts running at once; further attempts wait, in order, for a free slot (bounds memory). */
+  readonly maxConcurrentAttempts?: number;
 }
 
 export class Invoker {
   private readonly attempts = new Map<string, Attempt>();
+  /** Attempts waiting for a slot, in arrival order. */
+  private readonly waiting = new Map<string, Attempt>();
+  private running = 0;
   private readonly deps: InvokerDeps;
 
   constructor(deps: InvokerDeps) {
@@ -45,16 +50,44 @@ export class Invoker {
       invocationId,
       epoch,
       { client: this.deps.client, submit: this.deps.submit, now: () => this.deps.clock.now() },
-      (a) => {
-        if (this.attempts.get(a.invocationId) === a) this.attempts.delete(a.invocationId);
-      },
+      (a) => this.release(a),
     );
     this.attempts.set(invocationId, attempt);
+    if (this.running >= (this.deps.maxConcurrentAttempts ?? Infinity)) {
+      this.waiting.set(invocationId, attempt);
+      return;
+    }
+    this.launch(attempt);
+  }
+
+  private launch(attempt: Attempt): void {
+    this.running++;
     void this.prepare(attempt).catch((err: unknown) => {
-      this.deps.log("error", `could not start attempt of ${invocationId}: ${(err as Error).stack ?? String(err)}`);
+      this.deps.log("error", `could not start attempt of ${attempt.invocationId}: ${(err as Error).stack ?? String(err)}`);
       attempt.abort();
-      this.deps.submit({ kind: "attempt-failed", invocationId, epoch, errorCode: ErrorCode.Internal, failure: { code: 500, message: String(err) } });
+      this.deps.submit({
+        kind: "attempt-failed",
+        invocationId: attempt.invocationId,
+        epoch: attempt.epoch,
+        errorCode: ErrorCode.Internal,
+        failure: { code: 500, message: String(err) },
+      });
     });
+  }
+
+  /** An attempt ended: free its slot (if it had one) and start the next waiting attempt. */
+  private release(a: Attempt): void {
+    if (this.attempts.get(a.invocationId) === a) this.attempts.delete(a.invocationId);
+    if (this.waiting.get(a.invocationId) === a) {
+      this.waiting.delete(a.invocationId);
+      return;
+    }
+    this.running--;
+    const next = this.waiting.values().next();
+    if (!next.done) {
+      this.waiting.delete(next.value.invocationId);
+      this.launch(next.value);
+    }
   }
 
   push(invocationId: string, epoch: number, journalIndex: number | undefined, frame: Buffer): void {
@@ -68,7 +101,8 @@ export class Invoker {
   }
 
   close(): void {
-    for (const a of this.attempts.values()) a.abort();
+    this.waiting.clear();
+    for (const a of [...this.attempts.values()]) a.abort();
     this.attempts.clear();
   }
 

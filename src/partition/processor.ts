@@ -38,6 +38,11 @@ export class PartitionProcessor {
   /** Number of committed batches (for metrics and tests). */
   batches = 0;
 
+  /** Commands waiting to be applied (the ingress refuses new work above a bound). */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
   private readonly faults: FaultPoints;
 
   constructor(store: Store, deps: PartitionDeps, sink: EffectSink, faults: FaultPoints = NO_FAULTS) {

@@ -4,7 +4,7 @@
 // once and after a failed start. perdure's log lines are dropped unless PERDURE_TEST_ECHO_LOGS=1.
 // Also: assertions for the ingress error shape, and small request helpers.
 import assert from "node:assert/strict";
-import { DEFAULTS } from "../../src/config/config.ts";
+import { DEFAULTS, type Config } from "../../src/config/config.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { startPerdure, type RunningPerdure } from "../../src/perdure.ts";
 import { startServices, type ServeOptions, type ServicesServer } from "../services/index.ts";
@@ -28,6 +28,8 @@ export type E2eOptions = {
   /** Use the in-memory store instead of SQLite. */
   inMemory?: boolean;
   services?: ServeOptions;
+  /** Settings to change from perdure's defaults. */
+  config?: Partial<Config>;
 };
 
 export async function startE2e(opts: E2eOptions = {}): Promise<E2eEnv> {
@@ -47,7 +49,7 @@ export async function startE2e(opts: E2eOptions = {}): Promise<E2eEnv> {
   try {
     services = await startServices(0, { quiet: true, ...opts.services });
     perdure = await startPerdure({
-      config: { ...DEFAULTS, ingressPort: 0, adminPort: 0, bindAddress: "127.0.0.1", dataDir, logLevel: "warn" },
+      config: { ...DEFAULTS, ingressPort: 0, adminPort: 0, bindAddress: "127.0.0.1", dataDir, logLevel: "warn", ...opts.config },
       logger: createLogger("warn", (line) => {
         // perdure logs every failed attempt at warn; keep test output readable unless asked for.
         if (process.env.PERDURE_TEST_ECHO_LOGS === "1") process.stderr.write(line);
