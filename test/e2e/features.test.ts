@@ -107,10 +107,10 @@ const store = restate.object({
 
 const probes = [...allServices, orchestrator, store];
 
-function featureSuite(transport: "h2c" | "http1"): void {
+function featureSuite(transport: "h2c" | "http1", maxProtocolVersion = 7): void {
   let env: E2eEnv;
   before(async () => {
-    env = await startE2e({ services: { services: probes, transport } });
+    env = await startE2e({ services: { services: probes, transport }, config: { maxProtocolVersion } });
   });
   after(async () => {
     await env?.close();
@@ -120,6 +120,12 @@ function featureSuite(transport: "h2c" | "http1"): void {
     const res = await post(`${env.ingress}/Orchestrator/callGreeter`, "nested");
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json, "Hello NESTED");
+    // The invocation ran on the negotiated protocol version.
+    const q = await http(`${env.admin}/query`, {
+      json: { query: `SELECT pinned_service_protocol_version AS v FROM sys_invocation WHERE id = '${res.headers.get("x-restate-id")}'` },
+      headers: { accept: "application/json" },
+    });
+    assert.deepEqual(q.json, { rows: [{ v: maxProtocolVersion }] });
   });
 
   test("service → object call, and state is the object's", async () => {
@@ -246,5 +252,7 @@ function featureSuite(transport: "h2c" | "http1"): void {
   });
 }
 
-describe("over h2c (bidirectional stream)", () => featureSuite("h2c"));
-describe("over HTTP/1.1 (request-response, suspensions)", () => featureSuite("http1"));
+describe("over h2c (bidirectional stream), protocol V7", () => featureSuite("h2c"));
+describe("over h2c (bidirectional stream), protocol V6", () => featureSuite("h2c", 6));
+describe("over HTTP/1.1 (request-response, suspensions), protocol V7", () => featureSuite("http1"));
+describe("over HTTP/1.1 (request-response, suspensions), protocol V6", () => featureSuite("http1", 6));
