@@ -14,6 +14,7 @@ import { DiscoveryError } from "../deployments/discovery.ts";
 import type { PartitionProcessor } from "../partition/processor.ts";
 import type { AdminOutcome } from "../partition/commands.ts";
 import type { ServiceRecord } from "../storage/api/records.ts";
+import type { RetryPolicy } from "../core/types.ts";
 import { InvalidIdError, parseDeploymentId, parseInvocationId } from "../core/ids.ts";
 import { DurationParseError, parseDuration } from "../core/durations.ts";
 import { adminOpenApi, serviceOpenApi } from "./openapi.ts";
@@ -260,6 +261,7 @@ export class AdminServer {
     if (body.workflow_completion_retention !== undefined && svc.definition.ty !== "workflow") {
       throw new HttpError(400, `modifying retention time for service type ${svc.definition.ty === "service" ? "Service" : "VirtualObject"} is unsupported`);
     }
+    if (body.retry_policy !== undefined && body.retry_policy !== null) overrides.retryPolicy = parseRetryPolicy(body.retry_policy);
     if (body.public !== undefined) {
       if (typeof body.public !== "boolean") throw new HttpError(422, "Failed to deserialize the JSON body into the target type: public: expected a boolean", { plain: true });
       overrides.public = body.public;
@@ -268,6 +270,44 @@ export class AdminServer {
     this.deps.log("info", `service ${name} settings changed: ${JSON.stringify(body)}`);
     return json(res, 200, serviceJson(registry, updated!));
   }
+}
+
+/** `retry_policy` of PATCH /services: humantime intervals, a factor, max attempts, and Pause or Kill. */
+function parseRetryPolicy(v: unknown): Partial<RetryPolicy> {
+  const bad = (why: string) => new HttpError(422, `Failed to deserialize the JSON body into the target type: retry_policy: ${why}`, { plain: true });
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw bad("expected an object");
+  const o = v as Record<string, unknown>;
+  const out: { -readonly [K in keyof RetryPolicy]?: RetryPolicy[K] } = {};
+  const duration = (field: string): number | undefined => {
+    const d = o[field];
+    if (d === undefined || d === null) return undefined;
+    if (typeof d !== "string") throw bad(`${field}: expected a human-friendly duration string`);
+    try {
+      return parseDuration(d);
+    } catch (err) {
+      throw bad(`${field}: ${(err as Error).message}`);
+    }
+  };
+  const initial = duration("initial_interval");
+  if (initial !== undefined) out.initialIntervalMs = initial;
+  const max = duration("max_interval");
+  if (max !== undefined) out.maxIntervalMs = max;
+  if (o.exponentiation_factor !== undefined && o.exponentiation_factor !== null) {
+    if (typeof o.exponentiation_factor !== "number" || !(o.exponentiation_factor >= 1)) throw bad("exponentiation_factor: expected a number >= 1");
+    out.exponentiationFactor = o.exponentiation_factor;
+  }
+  if (o.max_attempts !== undefined) {
+    if (o.max_attempts !== null && (typeof o.max_attempts !== "number" || !Number.isInteger(o.max_attempts) || o.max_attempts < 1)) {
+      throw bad("max_attempts: expected a positive integer or null");
+    }
+    out.maxAttempts = o.max_attempts as number | null;
+  }
+  if (o.on_max_attempts !== undefined && o.on_max_attempts !== null) {
+    const m = String(o.on_max_attempts).toLowerCase();
+    if (m !== "pause" && m !== "kill") throw bad("on_max_attempts: expected Pause or Kill");
+    out.onMaxAttempts = m;
+  }
+  return out;
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {

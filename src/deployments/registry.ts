@@ -114,7 +114,7 @@ export class Registry {
       journalRetentionMs: pick("journalRetentionMs") ?? this.defaults.journalRetentionMs,
       idempotencyRetentionMs: pick("idempotencyRetentionMs") ?? this.defaults.idempotencyRetentionMs,
       workflowCompletionRetentionMs: pick("workflowCompletionRetentionMs") ?? this.defaults.workflowCompletionRetentionMs,
-      retryPolicy: mergeRetryPolicy(this.defaults.retryPolicy, ov.retryPolicy, svc.retryPolicy, h.retryPolicy),
+      retryPolicy: mergeRetryPolicy(this.defaults.retryPolicy, svc.retryPolicy, ov.retryPolicy, h.retryPolicy),
       enableLazyState: pick("enableLazyState") ?? false,
       public: publicService && !(h.ingressPrivate ?? false),
     };

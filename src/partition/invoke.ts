@@ -47,6 +47,19 @@ export function idempotentInvocationId(service: string, key: string | undefined,
   return encodeInvocationId(deterministicInvocationId(pk, ["idempotent", service, key ?? "", key === undefined ? "0" : "1", handler, idempotencyKey]));
 }
 
+/**
+ * Reads an invocation, treating a completed one whose retention has ended as gone (and removing it now rather
+ * than waiting for the periodic cleanup), so an expired idempotency key executes anew.
+ */
+export async function getLive(b: Batch, id: string): Promise<InvocationRecord | undefined> {
+  const inv = await b.get(id);
+  if (inv && inv.status === "completed" && inv.expiresAt !== undefined && inv.expiresAt <= b.now) {
+    await b.remove(id);
+    return undefined;
+  }
+  return inv;
+}
+
 export async function createInvocation(b: Batch, req: InvokeRequest): Promise<CreateResult> {
   const { registry } = b.deps;
   const svc = registry.service(req.target.service);
@@ -70,7 +83,7 @@ export async function createInvocation(b: Batch, req: InvokeRequest): Promise<Cr
     id = encodeInvocationId(newInvocationId(partitionKey, b.deps.random.bytes(16)));
   }
   if (isWorkflowRun || req.idempotencyKey !== undefined) {
-    const existing = await b.get(id);
+    const existing = await getLive(b, id);
     if (existing) return { kind: "exists", invocation: existing, workflowRunAgain: isWorkflowRun };
   }
   const settings = registry.settings(svc, handler);

@@ -8,7 +8,7 @@ import type { InvocationRecord, TimerRecord } from "../storage/api/records.ts";
 import { decodeNotification } from "../protocol/notifications.ts";
 import type { NotificationResult } from "../protocol/common.ts";
 import { appendNotification, beginAttempt, complete, responseOf, startOrQueue } from "./lifecycle.ts";
-import { createInvocation, queryInvocationId, WORKFLOW_ALREADY_INVOKED } from "./invoke.ts";
+import { createInvocation, getLive, queryInvocationId, WORKFLOW_ALREADY_INVOKED } from "./invoke.ts";
 import { deliverSignal } from "./signals.ts";
 
 export async function applyInvoke(b: Batch, req: InvokeRequest, waiter: ResultWaiter | undefined): Promise<InvokeOutcome> {
@@ -30,7 +30,7 @@ export async function applyInvoke(b: Batch, req: InvokeRequest, waiter: ResultWa
 
 export async function applyGetResult(b: Batch, query: InvocationQuery, waiter: ResultWaiter | undefined): Promise<GetResultOutcome> {
   const id = queryInvocationId(query);
-  const inv = await b.get(id);
+  const inv = await getLive(b, id);
   if (!inv) return { kind: "not-found", invocationId: id };
   if (inv.status === "completed") return { kind: "completed", response: responseOf(b, inv, true) };
   if (!waiter) return { kind: "not-ready", invocationId: id };
