@@ -142,6 +142,7 @@ export class AdminServer {
         const svc = registry.service(name);
         if (parts.length === 2 && method === "GET") return json(res, 200, serviceJson(registry, this.requireService(svc, name)));
         if (parts.length === 2 && method === "PATCH") return this.patchService(req, res, name);
+        if (parts.length === 3 && parts[2] === "state" && method === "POST") return this.replaceState(req, res, name);
         if (parts.length === 3 && parts[2] === "openapi" && method === "GET") return json(res, 200, serviceOpenApi(this.requireService(svc, name), this.deps.ingressUrl()));
         if (parts.length === 3 && parts[2] === "handlers" && method === "GET") {
           const s = this.requireService(svc, name);
@@ -232,6 +233,33 @@ export class AdminServer {
       if (err instanceof RegistrationConflict) throw new HttpError(409, err.message, { restateCode: "META0006" });
       throw err;
     }
+  }
+
+  /** `POST /services/{name}/state`: `{object_key, version?, new_state: {key: [bytes]}}` replaces a key's state. */
+  private async replaceState(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    const body = await readJson(req);
+    const svc = this.deps.registry.service(name);
+    if (!svc) throw new HttpError(404, `The requested service '${name}' does not exist`);
+    if (svc.definition.ty === "service") throw new HttpError(400, `service '${name}' has no state: only virtual objects and workflows have state`);
+    const bad = (why: string) => new HttpError(422, `Failed to deserialize the JSON body into the target type: ${why}`, { plain: true });
+    if (typeof body.object_key !== "string") throw bad("missing field `object_key`");
+    if (body.version !== undefined && body.version !== null && typeof body.version !== "string") throw bad("version: expected a string");
+    const newState = body.new_state;
+    if (typeof newState !== "object" || newState === null || Array.isArray(newState)) throw bad("missing field `new_state`");
+    const entries: Array<readonly [Buffer, Buffer]> = [];
+    for (const [k, v] of Object.entries(newState)) {
+      if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw bad(`new_state.${k}: expected an array of bytes`);
+      entries.push([Buffer.from(k, "utf8"), Buffer.from(v as number[])]);
+    }
+    const outcome = await this.deps.processor.submit<AdminOutcome>({
+      kind: "replace-state",
+      service: name,
+      key: body.object_key,
+      expectedVersion: typeof body.version === "string" ? body.version : undefined,
+      state: entries,
+    });
+    if (outcome.kind === "conflict") throw new HttpError(409, outcome.message);
+    return empty(res, 202);
   }
 
   private async patchService(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {

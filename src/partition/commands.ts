@@ -43,6 +43,14 @@ export type PartitionCommand =
   | { readonly kind: "signal"; readonly invocationId: string; readonly signal: SignalId; readonly result: NotificationResult }
   | { readonly kind: "cancel" | "kill" | "purge" | "pause" | "resume"; readonly invocationId: string }
   | { readonly kind: "recover"; readonly running: readonly string[] }
+  /** Replace the state of one object or workflow key (admin), if its version still matches. */
+  | {
+      readonly kind: "replace-state";
+      readonly service: string;
+      readonly key: string;
+      readonly expectedVersion: string | undefined;
+      readonly state: ReadonlyArray<readonly [Buffer, Buffer]>;
+    }
   | { readonly kind: "cleanup"; readonly limit: number };
 
 /** A completed invocation's answer, as sent to a waiting ingress request. */

@@ -10,6 +10,8 @@ import type { NotificationResult } from "../protocol/common.ts";
 import { appendNotification, beginAttempt, complete, responseOf, startOrQueue } from "./lifecycle.ts";
 import { createInvocation, getLive, queryInvocationId, WORKFLOW_ALREADY_INVOKED } from "./invoke.ts";
 import { deliverSignal } from "./signals.ts";
+import { sameStateVersion, stateVersion } from "../core/state-version.ts";
+import { partitionKeyForKey } from "../core/ids.ts";
 
 export async function applyInvoke(b: Batch, req: InvokeRequest, waiter: ResultWaiter | undefined): Promise<InvokeOutcome> {
   const created = await createInvocation(b, req);
@@ -145,4 +147,30 @@ export async function applyCleanup(b: Batch, limit: number): Promise<number> {
   const expired = await b.txn.expiredInvocations(b.now, limit);
   for (const id of expired) await b.remove(id);
   return expired.length;
+}
+
+/**
+ * Replaces a key's state with `state` when `expectedVersion` (if given) matches the current state's version;
+ * otherwise the change is dropped (and logged).
+ */
+export async function applyReplaceState(
+  b: Batch,
+  service: string,
+  key: string,
+  expectedVersion: string | undefined,
+  state: ReadonlyArray<readonly [Buffer, Buffer]>,
+): Promise<AdminOutcome> {
+  if (expectedVersion !== undefined) {
+    const current = stateVersion(await b.txn.getAllState(service, key));
+    if (!sameStateVersion(current, expectedVersion)) {
+      // As the reference does, a stale edit is acknowledged and dropped; the log says why nothing changed.
+      b.emit({ kind: "log", level: "warn", message: `state change of ${service}/${key} dropped: the state changed since it was read (version ${current}, the change expected ${expectedVersion})` });
+      return { kind: "ok", status: 202 };
+    }
+  }
+  await b.txn.clearAllState(service, key);
+  const pk = partitionKeyForKey(key);
+  for (const [k, v] of state) await b.txn.setState(pk, service, key, k, v);
+  b.emit({ kind: "log", level: "info", message: `state of ${service}/${key} replaced through the admin API (${state.length} entries)` });
+  return { kind: "ok", status: 202 };
 }

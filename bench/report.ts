@@ -1,0 +1,109 @@
+// Rendering and writing the results: the Markdown report (tables per scenario and server, perdure/restate
+// ratios, where the CPU goes, disturbed runs, the SDK ceiling, failures) next to the JSON of the results.
+import { writeFileSync } from "node:fs";
+import { SERVERS } from "./options.ts";
+import type { Results } from "./results.ts";
+
+export const fmt = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits));
+export const fmtMs = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? "n/a" : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? "n/a" : `${(a / b).toFixed(2)}x`;
+
+/** Foreign CPU (cores) above which a run is flagged as disturbed. */
+const NOISY_CORES = 0.2;
+
+function markdown(results: Results): string {
+  const { machine, options, summary, sdkCeiling, durability } = results;
+  const lines: string[] = [];
+  lines.push(`# perdure vs Restate ${machine.restateServer} — ${results.date}`, "");
+  lines.push(
+    `Machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGb} GB, ${machine.kernel}; Node ${machine.node}.`,
+    `Disk of the data dirs (${machine.dataDir.path}, ${machine.dataDir.fsType} on ${machine.dataDir.device}): 4 KiB overwrite + fdatasync p50 ${fmt(machine.fdatasync4kOverwrite.p50Us)} µs, p99 ${fmt(machine.fdatasync4kOverwrite.p99Us)} µs; 4 KiB append + fsync p50 ${fmt(machine.fsync4kAppend.p50Us)} µs, p99 ${fmt(machine.fsync4kAppend.p99Us)} µs.`,
+    `Load: autocannon (own process), closed loop, ${options.connections} connections, ${options.durationS} s measured after ${options.warmupS} s warm-up, ${options.rounds} round(s) per server, servers alternating${options.rounds > 1 ? (options.aggregate === "median" ? " (figures: medians over the rounds; non-2xx: total)" : " (figures: the round least disturbed by other processes on the machine; non-2xx: total over all rounds)") : ""}; fresh server and data dir per run. SDK ${machine.restateSdk} over h2c, one process for both servers.`,
+    `Durability: ${durability}`,
+    `perdure ${machine.perdureCommit}${options.perdureArgs.length ? `, extra args: \`${options.perdureArgs.join(" ")}\`` : ""}${Object.keys(options.perdureEnv).length ? `, extra env: \`${Object.entries(options.perdureEnv).map(([k, v]) => `${k}=${v}`).join("; ")}\`` : ""}${options.cpuProfDir ? ", **running under --cpu-prof**" : ""}.`,
+    "",
+  );
+  lines.push(
+    "| scenario | server | req/s | non-2xx | p50 ms | p90 ms | p99 ms | server CPU µs/req | peak RSS MB | startup ms | fsync/req |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+  );
+  for (const s of summary) {
+    for (const kind of SERVERS) {
+      const f = s[kind];
+      if (!f) continue;
+      lines.push(
+        `| ${s.scenario} | ${kind} | ${fmt(f.rps)} | ${f.non2xx} | ${fmtMs(f.p50)} | ${fmtMs(f.p90)} | ${fmtMs(f.p99)} | ${fmt(f.cpuUsPerReq)} | ${fmt(f.peakRssMb)} | ${fmt(f.startupMs)} | ${fmt(f.fsyncPerReq, 2)} |`,
+      );
+    }
+    const a = s.perdure;
+    const b = s.restate;
+    if (a && b) {
+      lines.push(
+        `| ${s.scenario} | **perdure/restate** | ${ratio(a.rps, b.rps)} | | ${ratio(a.p50, b.p50)} | ${ratio(a.p90, b.p90)} | ${ratio(a.p99, b.p99)} | ${ratio(a.cpuUsPerReq, b.cpuUsPerReq)} | ${ratio(a.peakRssMb, b.peakRssMb)} | ${ratio(a.startupMs, b.startupMs)} | ${ratio(a.fsyncPerReq, b.fsyncPerReq)} |`,
+      );
+    }
+  }
+  const sends = summary.filter((s) => s.scenario === "send");
+  if (sends.length > 0) {
+    lines.push("", "`send`: req/s and latencies are of the 202 acknowledgements; completion after the load stopped:", "");
+    lines.push("| server | accepted/s | drain after load s | end-to-end completed/s |", "|---|--:|--:|--:|");
+    for (const s of sends) {
+      for (const kind of SERVERS) {
+        const f = s[kind];
+        if (f) lines.push(`| ${kind} | ${fmt(f.rps)} | ${f.drainMs === undefined ? "timeout" : (f.drainMs / 1000).toFixed(2)} | ${fmt(f.completedPerS)} |`);
+      }
+    }
+  }
+  lines.push("", "Where the box's CPU goes (µs of CPU per request; 2 cores shared by server, SDK process and load generator):", "");
+  lines.push(
+    "| scenario | server | server | SDK | load gen | kernel threads | total | server startup CPU ms | other users' processes (cores) |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+  );
+  for (const s of summary) {
+    for (const kind of SERVERS) {
+      const f = s[kind];
+      if (f) {
+        const total = f.cpuUsPerReq + f.sdkCpuUsPerReq + f.loadCpuUsPerReq + f.kernelThreadUsPerReq;
+        lines.push(
+          `| ${s.scenario} | ${kind} | ${fmt(f.cpuUsPerReq)} | ${fmt(f.sdkCpuUsPerReq)} | ${fmt(f.loadCpuUsPerReq)} | ${fmt(f.kernelThreadUsPerReq)} | ${fmt(total)} | ${fmt(f.startupCpuMs)} | ${f.foreignCores.toFixed(2)}${f.foreignCores > NOISY_CORES ? " ⚠" : ""} |`,
+        );
+      }
+    }
+  }
+  const disturbed = summary.flatMap((s) => SERVERS.filter((k) => (s[k]?.foreignCores ?? 0) > NOISY_CORES).map((k) => `${s.scenario}/${k} ${s[k]!.foreignCores.toFixed(2)}`));
+  if (disturbed.length > 0) {
+    lines.push(
+      "",
+      `⚠ ${disturbed.length} figure set(s) come from runs that shared the machine with other processes using more than ${NOISY_CORES} cores (${disturbed.join(", ")}): ` +
+        "those figures are understated (throughput, latency) and the ratios uncertain; rerun on a quiet machine or with more --rounds.",
+    );
+  }
+  if (sdkCeiling) {
+    const c = sdkCeiling;
+    lines.push(
+      "",
+      `SDK-only ceiling (bench/sdk-ceiling.ts: Start+Input straight to the SDK endpoint over one h2c session, ${options.connections} concurrent streams, no server): ` +
+        `${fmt(c.load.rps)} invocations/s, p50 ${fmtMs(c.load.latency.p50)} ms, p99 ${fmtMs(c.load.latency.p99)} ms; SDK CPU ${fmt(c.sdkCpuUsPerReq)} µs/inv, client CPU ${fmt((c.load.loadCpuMs * 1000) / Math.max(1, c.load.ok))} µs/inv.`,
+    );
+  }
+  if (results.failures.length > 0) {
+    lines.push("", `**${results.failures.length} run(s) failed** (details and server output in the JSON):`, "");
+    for (const f of results.failures) lines.push(`- ${f.error}`);
+  }
+  lines.push(
+    "",
+    "Notes: latency percentiles are over 2xx responses (µs resolution). CPU = utime+stime of the server process (all threads) over the measured window. " +
+      "Peak RSS = VmHWM at the end of the run (includes warm-up). Startup = spawn until admin and ingress health answer 200, polled every 20 ms. " +
+      `fsync/req = (fsync + fdatasync calls) / requests, counted with ${results.syncMethod}.`,
+  );
+  return lines.join("\n") + "\n";
+}
+
+/** Writes `<base>.json` and `<base>.md`; returns the Markdown. */
+export function writeReport(base: string, results: Results): string {
+  const md = markdown(results);
+  writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(`${base}.md`, md);
+  return md;
+}
