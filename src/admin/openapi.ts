@@ -73,6 +73,7 @@ export function adminOpenApi(version: string): Doc {
       "/invocations/{invocation_id}/purge": { patch: invocationOp("Purge", "200") },
       "/invocations/{invocation_id}/pause": { patch: invocationOp("Pause", "200") },
       "/invocations/{invocation_id}/resume": { patch: invocationOp("Resume", "200") },
+      "/invocations/{invocation_id}/restart-as-new": { patch: invocationOp("Restart as a new invocation", "200") },
       "/health": { get: op("Health", { "200": "healthy" }) },
       "/version": { get: op("Version and supported admin API versions", { "200": "the version" }) },
     },

@@ -158,10 +158,10 @@ export class AdminServer {
     }
     if (parts[0] === "invocations" && parts.length >= 2) {
       const id = parts[1]!;
-      let op: "cancel" | "kill" | "purge" | "pause" | "resume" | undefined;
+      let op: "cancel" | "kill" | "purge" | "pause" | "resume" | "restart-as-new" | undefined;
       if (parts.length === 3 && method === "PATCH") {
         const action = parts[2];
-        if (action === "cancel" || action === "kill" || action === "purge" || action === "pause" || action === "resume") op = action;
+        if (action === "cancel" || action === "kill" || action === "purge" || action === "pause" || action === "resume" || action === "restart-as-new") op = action;
       } else if (parts.length === 2 && method === "DELETE") {
         const mode = (url.searchParams.get("mode") ?? "cancel").toLowerCase();
         if (mode === "cancel" || mode === "kill" || mode === "purge") op = mode;
@@ -177,6 +177,7 @@ export class AdminServer {
         const outcome = await this.deps.processor.submit<AdminOutcome>({ kind: op, invocationId: id });
         if (outcome.kind === "not-found") throw new HttpError(404, `The requested invocation '${id}' does not exist`);
         if (outcome.kind === "conflict") throw new HttpError(409, outcome.message);
+        if (outcome.newInvocationId !== undefined) return json(res, 200, { new_invocation_id: outcome.newInvocationId });
         return empty(res, method === "DELETE" ? 202 : outcome.status);
       }
     }
@@ -286,11 +287,11 @@ export class AdminServer {
         throw err;
       }
     }
-    if (body.workflow_completion_retention !== undefined && svc.definition.ty !== "workflow") {
+    if (body.workflow_completion_retention !== undefined && body.workflow_completion_retention !== null && svc.definition.ty !== "workflow") {
       throw new HttpError(400, `modifying retention time for service type ${svc.definition.ty === "service" ? "Service" : "VirtualObject"} is unsupported`);
     }
     if (body.retry_policy !== undefined && body.retry_policy !== null) overrides.retryPolicy = parseRetryPolicy(body.retry_policy);
-    if (body.public !== undefined) {
+    if (body.public !== undefined && body.public !== null) {
       if (typeof body.public !== "boolean") throw new HttpError(422, "Failed to deserialize the JSON body into the target type: public: expected a boolean", { plain: true });
       overrides.public = body.public;
     }

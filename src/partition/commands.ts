@@ -42,6 +42,8 @@ export type PartitionCommand =
   | { readonly kind: "timer-fired"; readonly timer: TimerRecord }
   | { readonly kind: "signal"; readonly invocationId: string; readonly signal: SignalId; readonly result: NotificationResult }
   | { readonly kind: "cancel" | "kill" | "purge" | "pause" | "resume"; readonly invocationId: string }
+  /** Start a completed invocation again, as a new invocation with the same target and input. */
+  | { readonly kind: "restart-as-new"; readonly invocationId: string }
   | { readonly kind: "recover"; readonly running: readonly string[] }
   /** Replace the state of one object or workflow key (admin), if its version still matches. */
   | {
@@ -81,7 +83,7 @@ export type GetResultOutcome =
   | { readonly kind: "not-found"; readonly invocationId: string | undefined };
 
 export type AdminOutcome =
-  | { readonly kind: "ok"; readonly status: 200 | 202 }
+  | { readonly kind: "ok"; readonly status: 200 | 202; readonly newInvocationId?: string }
   | { readonly kind: "not-found" }
   | { readonly kind: "conflict"; readonly message: string };
 

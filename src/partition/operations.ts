@@ -6,6 +6,7 @@ import type { Batch } from "./batch.ts";
 import type { AdminOutcome, GetResultOutcome, InvocationQuery, InvokeOutcome, InvokeRequest, ResultWaiter, SignalId } from "./commands.ts";
 import type { InvocationRecord, TimerRecord } from "../storage/api/records.ts";
 import { decodeNotification } from "../protocol/notifications.ts";
+import { decodeCommand } from "../protocol/command-decode.ts";
 import type { NotificationResult } from "../protocol/common.ts";
 import { appendNotification, beginAttempt, complete, responseOf, startOrQueue } from "./lifecycle.ts";
 import { createInvocation, getLive, queryInvocationId, WORKFLOW_ALREADY_INVOKED } from "./invoke.ts";
@@ -173,4 +174,31 @@ export async function applyReplaceState(
   for (const [k, v] of state) await b.txn.setState(pk, service, key, k, v);
   b.emit({ kind: "log", level: "info", message: `state of ${service}/${key} replaced through the admin API (${state.length} entries)` });
   return { kind: "ok", status: 202 };
+}
+
+/** Restarts a completed invocation as a new one with the same target, headers and input (from its journal). */
+export async function applyRestartAsNew(b: Batch, invocationId: string): Promise<AdminOutcome> {
+  const inv = await getLive(b, invocationId);
+  if (!inv) return { kind: "not-found" };
+  if (inv.status !== "completed") return { kind: "conflict", message: `The invocation '${inv.id}' is not yet completed.` };
+  if (inv.serviceType === "workflow" && inv.handlerType === "workflow") {
+    return { kind: "conflict", message: `The invocation '${inv.id}' is a workflow run; a workflow id runs once.` };
+  }
+  const first = (await b.txn.readJournal(inv.id))[0];
+  if (!first || first.type !== MessageType.InputCommand) {
+    return { kind: "conflict", message: `The journal of '${inv.id}' is no longer retained, so its input is unknown.` };
+  }
+  const input = decodeCommand(first.type, first.payload);
+  if (input.type !== MessageType.InputCommand) return { kind: "conflict", message: `The journal of '${inv.id}' does not start with its input.` };
+  const created = await createInvocation(b, {
+    target: { service: inv.service, handler: inv.handler, key: inv.key },
+    input: Buffer.from(input.value ?? new Uint8Array()),
+    headers: input.headers.map((h) => [h.key, h.value] as const),
+    idempotencyKey: undefined,
+    executionTime: undefined,
+    source: { kind: "ingress" },
+    mode: "send",
+  });
+  if (created.kind === "unknown-target") return { kind: "conflict", message: `${inv.service}/${inv.handler} is no longer registered` };
+  return { kind: "ok", status: 200, newInvocationId: created.invocation.id };
 }

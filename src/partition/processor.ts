@@ -12,7 +12,7 @@ import { Batch, type PartitionDeps } from "./batch.ts";
 import type { CommandOutcome, PartitionCommand } from "./commands.ts";
 import type { Effect } from "./effects.ts";
 import { applyEndpointMessage } from "./endpoint-messages.ts";
-import { applyCleanup, applyGetResult, applyInvoke, applyOperation, applyRecover, applyReplaceState, applySignal, applyTimer } from "./operations.ts";
+import { applyCleanup, applyGetResult, applyInvoke, applyOperation, applyRecover, applyReplaceState, applyRestartAsNew, applySignal, applyTimer } from "./operations.ts";
 import { attemptFailed } from "./lifecycle.ts";
 import { NO_FAULTS, type FaultPoints } from "../faults/fault-points.ts";
 
@@ -147,6 +147,8 @@ export class PartitionProcessor {
       case "cleanup":
         await applyCleanup(b, cmd.limit);
         return { kind: "done" };
+      case "restart-as-new":
+        return applyRestartAsNew(b, cmd.invocationId);
       case "replace-state":
         return applyReplaceState(b, cmd.service, cmd.key, cmd.expectedVersion, cmd.state);
     }
