@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import path from "node:path";
+import { chmodSync, writeFileSync } from "node:fs";
 import { startE2e, type E2eEnv } from "../e2e/harness.ts";
 import { REPO_ROOT } from "../support/perdure-process.ts";
 import { makeTempDir, removeTempDir } from "../support/temp-dir.ts";
@@ -46,6 +47,23 @@ describe("restate state … against perdure", () => {
     assert.equal((await restate("state", "get", "Counter", "cli-1", "--plain")).trim(), '{"count":42}');
     await restate("state", "clear", "Counter/cli-1", "--yes");
     assert.equal(await count("cli-1"), 0);
+  });
+
+  test("state edit runs $EDITOR on the state and writes the result back; sql --json and --jsonl read it", async () => {
+    await http(`${env.ingress}/Counter/cli-3/add`, { json: 5 });
+    const editor = path.join(home, "editor.sh");
+    writeFileSync(editor, `#!/bin/sh\nsed -i 's/5/8/' "$1"\n`);
+    chmodSync(editor, 0o755);
+    const { stdout, stderr } = await exec(cli, ["state", "edit", "Counter", "cli-3", "--yes"], {
+      env: { ...process.env, HOME: home, RESTATE_ADMIN_URL: env.admin, NO_COLOR: "1", TERM: "dumb", EDITOR: editor, VISUAL: editor },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(await count("cli-3"), 8, `${stdout}\n${stderr}`);
+    const json = await restate("sql", "--json", "select key, value_utf8 from state where service_name = 'Counter' and service_key = 'cli-3'");
+    assert.match(json, /"value_utf8":\s*"8"/);
+    const jsonl = await restate("sql", "--jsonl", "select key, value_utf8 from state where service_name = 'Counter' and service_key = 'cli-3'");
+    assert.match(jsonl, /^\{"key":"count","value_utf8":"8"\}$/m);
   });
 
   test("a change made with a stale version is dropped; without a version it applies", async () => {
