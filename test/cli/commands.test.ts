@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import path from "node:path";
+import { chmodSync, writeFileSync } from "node:fs";
 import { startE2e, type E2eEnv } from "../e2e/harness.ts";
 import { REPO_ROOT } from "../support/perdure-process.ts";
 import { makeTempDir, removeTempDir } from "../support/temp-dir.ts";
@@ -68,6 +69,31 @@ describe("restate CLI commands against perdure", () => {
     assert.ok(added, "registered through the CLI");
     await restate("deployments", "remove", added.id, "--force", "--yes");
     assert.equal((await http(`${env.ingress}/QuickWf/cli2/run`, { json: "a" })).status, 404, "its services are gone");
+  });
+
+  test("services config edit (through $EDITOR) and invocations list with filters", async () => {
+    const editor = path.join(home, "config-editor.sh");
+    // The CLI opens a commented TOML template; settings written into it are the changes to make.
+    writeFileSync(editor, `#!/bin/sh\nprintf 'inactivity_timeout = "2m"\\n' >> "$1"\n`);
+    chmodSync(editor, 0o755);
+    const env2 = { ...process.env, HOME: home, RESTATE_ADMIN_URL: env.admin, NO_COLOR: "1", TERM: "dumb", EDITOR: editor, VISUAL: editor };
+    const edited = await exec(cli, ["services", "config", "edit", "Counter", "--yes"], { env: env2, encoding: "utf8", timeout: 30_000 });
+    const svc = (await http(`${env.admin}/services/Counter`)).json as { inactivity_timeout: string };
+    assert.equal(svc.inactivity_timeout, "2m", `${edited.stdout}\n${edited.stderr}`);
+
+    const sleeper = await send("/Counter/cli-list/block/send", { ms: 5_000 });
+    const queued = await send("/Counter/cli-list/add/send", 1);
+    const scheduled = await send("/Greeter/greet/send?delay=1h", { name: "later" });
+    const all = await restate("invocations", "list");
+    for (const id of [sleeper, queued, scheduled]) assert.ok(all.includes(id), `${id} listed`);
+    const byService = await restate("invocations", "list", "--service", "Counter", "--key", "cli-list", "--handler", "add");
+    assert.ok(byService.includes(queued) && !byService.includes(sleeper) && !byService.includes(scheduled));
+    const pending = await restate("invocations", "list", "--status", "pending");
+    assert.ok(pending.includes(queued) && !pending.includes(sleeper));
+    const scheduledOnly = await restate("invocations", "list", "--status", "scheduled");
+    assert.ok(scheduledOnly.includes(scheduled) && !scheduledOnly.includes(queued));
+    await restate("invocations", "kill", sleeper, "--yes");
+    await restate("invocations", "kill", scheduled, "--yes");
   });
 
   test("invocations cancel, kill, pause, resume, purge, restart-as-new", async () => {
