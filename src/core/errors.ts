@@ -19,6 +19,10 @@ export const ErrorCode = {
   AttemptFailed: "RT0007",
   /** No deployment serves the invocation's target anymore. */
   NoDeployment: "RT0011",
+  /** A command the handler's kind may not issue (state writes from shared handlers, promises outside workflows). */
+  CommandNotAllowed: "RT0017",
+  /** A call or send to a service or handler that is not registered. */
+  UnknownTarget: "RT0018",
   /** Inactivity or abort timeout. */
   Timeout: "RT0001",
   Storage: "PD0500",

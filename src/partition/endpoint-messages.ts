@@ -30,12 +30,12 @@ import { appendNotification, attemptFailed, beginAttempt, complete, notification
 import { createInvocation, idempotentInvocationId, workflowRunId, WORKFLOW_ALREADY_INVOKED } from "./invoke.ts";
 import { deliverSignal } from "./signals.ts";
 
-/** A command that breaks the protocol's rules; fails the attempt. */
+/** A command that breaks the protocol's rules; fails the attempt (code 500) with its error code recorded. */
 class CommandRejected extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) {
+  readonly errorCode: string;
+  constructor(errorCode: string, message: string) {
     super(message);
-    this.code = code;
+    this.errorCode = errorCode;
   }
 }
 
@@ -127,9 +127,12 @@ export async function applyEndpointMessage(b: Batch, invocationId: string, epoch
         throw new ProtocolError(`unexpected message ${messageTypeName(frame.type)} from the endpoint`);
     }
   } catch (err) {
-    if (err instanceof ProtocolError || err instanceof CommandRejected) {
-      const code = err instanceof CommandRejected ? err.code : 571;
-      await attemptFailed(b, inv, ErrorCode.ProtocolViolation, { code, message: err.message });
+    if (err instanceof CommandRejected) {
+      await attemptFailed(b, inv, err.errorCode, { code: 500, message: err.message });
+      return;
+    }
+    if (err instanceof ProtocolError) {
+      await attemptFailed(b, inv, ErrorCode.ProtocolViolation, { code: 571, message: err.message });
       return;
     }
     throw err;
@@ -151,51 +154,51 @@ function validate(b: Batch, inv: InvocationRecord, cmd: Command): void {
   const canWrite = keyed && inv.handlerType !== "shared";
   switch (cmd.type) {
     case MessageType.InputCommand:
-      throw new CommandRejected(571, "the endpoint sent an Input command");
+      throw new CommandRejected(ErrorCode.ProtocolViolation, "the endpoint sent an Input command");
     case MessageType.GetLazyStateCommand:
     case MessageType.GetLazyStateKeysCommand:
     case MessageType.GetEagerStateCommand:
     case MessageType.GetEagerStateKeysCommand:
-      if (!keyed) throw new CommandRejected(571, `${inv.service} is a service without state: state can only be read by virtual objects and workflows`);
+      if (!keyed) throw new CommandRejected(ErrorCode.CommandNotAllowed, `${inv.service} is a service without state: state can only be read by virtual objects and workflows`);
       return;
     case MessageType.SetStateCommand:
     case MessageType.ClearStateCommand:
     case MessageType.ClearAllStateCommand:
-      if (!canWrite) throw new CommandRejected(571, `${inv.service}/${inv.handler} cannot write state: only exclusive object handlers and workflow runs can`);
+      if (!canWrite) throw new CommandRejected(ErrorCode.CommandNotAllowed, `${inv.service}/${inv.handler} cannot write state: only exclusive object handlers and workflow runs can`);
       return;
     case MessageType.GetPromiseCommand:
     case MessageType.PeekPromiseCommand:
     case MessageType.CompletePromiseCommand:
-      if (inv.serviceType !== "workflow") throw new CommandRejected(571, "durable promises exist only in workflows");
+      if (inv.serviceType !== "workflow") throw new CommandRejected(ErrorCode.CommandNotAllowed, "durable promises exist only in workflows");
       return;
     case MessageType.CallCommand:
     case MessageType.OneWayCallCommand: {
       const svc = b.deps.registry.service(cmd.serviceName);
       const handler = svc?.definition.handlers.find((h) => h.name === cmd.handlerName);
-      if (!svc || !handler) throw new CommandRejected(404, `call to unknown target ${cmd.serviceName}/${cmd.handlerName}`);
+      if (!svc || !handler) throw new CommandRejected(ErrorCode.UnknownTarget, `call to unknown target ${cmd.serviceName}/${cmd.handlerName}`);
       const targetKeyed = svc.definition.ty !== "service";
-      if (!targetKeyed && cmd.key !== "") throw new CommandRejected(571, `a key was given for service ${cmd.serviceName}, which has no keys`);
-      if (cmd.idempotencyKey === "") throw new CommandRejected(571, "the idempotency key of a call cannot be empty");
+      if (!targetKeyed && cmd.key !== "") throw new CommandRejected(ErrorCode.ProtocolViolation, `a key was given for service ${cmd.serviceName}, which has no keys`);
+      if (cmd.idempotencyKey === "") throw new CommandRejected(ErrorCode.ProtocolViolation, "the idempotency key of a call cannot be empty");
       return;
     }
     case MessageType.SendSignalCommand:
-      if (!tryParseInvocationId(cmd.targetInvocationId)) throw new CommandRejected(571, `bad invocation id '${cmd.targetInvocationId}'`);
-      if (!cmd.signal || !cmd.result) throw new CommandRejected(571, "SendSignal without a signal id or a result");
+      if (!tryParseInvocationId(cmd.targetInvocationId)) throw new CommandRejected(ErrorCode.ProtocolViolation, `bad invocation id '${cmd.targetInvocationId}'`);
+      if (!cmd.signal || !cmd.result) throw new CommandRejected(ErrorCode.ProtocolViolation, "SendSignal without a signal id or a result");
       return;
     case MessageType.CompleteAwakeableCommand:
       try {
         const parsed = parseAwakeableId(cmd.awakeableId);
         if (parsed.legacy) throw new Error("legacy awakeable ids are not supported");
       } catch (err) {
-        throw new CommandRejected(571, `bad awakeable id '${cmd.awakeableId}': ${(err as Error).message}`);
+        throw new CommandRejected(ErrorCode.ProtocolViolation, `bad awakeable id '${cmd.awakeableId}': ${(err as Error).message}`);
       }
-      if (!cmd.result) throw new CommandRejected(571, "CompleteAwakeable without a result");
+      if (!cmd.result) throw new CommandRejected(ErrorCode.ProtocolViolation, "CompleteAwakeable without a result");
       return;
     case MessageType.AttachInvocationCommand:
     case MessageType.GetInvocationOutputCommand:
-      if (!cmd.target) throw new CommandRejected(571, "attach without a target");
+      if (!cmd.target) throw new CommandRejected(ErrorCode.ProtocolViolation, "attach without a target");
       if (cmd.target.kind === "invocationId" && !tryParseInvocationId(cmd.target.invocationId)) {
-        throw new CommandRejected(571, `bad invocation id '${cmd.target.invocationId}'`);
+        throw new CommandRejected(ErrorCode.ProtocolViolation, `bad invocation id '${cmd.target.invocationId}'`);
       }
       return;
     default:
@@ -221,7 +224,7 @@ async function applyCommand(b: Batch, inv: InvocationRecord, frame: Frame): Prom
   const key = inv.key ?? "";
   switch (cmd.type) {
     case MessageType.OutputCommand:
-      if (!cmd.result) throw new CommandRejected(571, "Output command without a result");
+      if (!cmd.result) throw new CommandRejected(ErrorCode.ProtocolViolation, "Output command without a result");
       inv.result =
         cmd.result.kind === "value"
           ? { kind: "success", value: Buffer.from(cmd.result.value) }
@@ -263,7 +266,7 @@ async function applyCommand(b: Batch, inv: InvocationRecord, frame: Frame): Prom
         source: isCall ? { kind: "call", callerId: inv.id, resultCompletionId: cmd.resultCompletionId } : { kind: "send", callerId: inv.id },
         mode: isCall ? "call" : "send",
       });
-      if (created.kind === "unknown-target") throw new CommandRejected(404, created.message);
+      if (created.kind === "unknown-target") throw new CommandRejected(ErrorCode.UnknownTarget, created.message);
       const child = created.invocation;
       await appendNotification(b, inv, MessageType.CallInvocationIdCompletion, { completionId: cmd.invocationIdNotificationIdx }, { kind: "invocationId", invocationId: child.id });
       if (isCall) {
@@ -304,7 +307,7 @@ async function applyCommand(b: Batch, inv: InvocationRecord, frame: Frame): Prom
       return;
     }
     case MessageType.CompletePromiseCommand: {
-      if (!cmd.completion) throw new CommandRejected(571, "CompletePromise without a value or failure");
+      if (!cmd.completion) throw new CommandRejected(ErrorCode.ProtocolViolation, "CompletePromise without a value or failure");
       const existing = await b.txn.getPromise(inv.service, key, cmd.key);
       if (existing) {
         await appendNotification(b, inv, MessageType.CompletePromiseCompletion, { completionId: cmd.resultCompletionId }, { kind: "failure", code: 409, message: "promise was already completed" });
@@ -332,7 +335,7 @@ async function applyCommand(b: Batch, inv: InvocationRecord, frame: Frame): Prom
       if (target?.status === "completed" && target.result) {
         await appendNotification(b, inv, type, completionId, resultToNotification(target.result));
       } else if (!target) {
-        await appendNotification(b, inv, type, completionId, isAttach ? { kind: "failure", code: 404, message: "invocation not found" } : { kind: "void" });
+        await appendNotification(b, inv, type, completionId, isAttach ? { kind: "failure", code: 404, message: "not found" } : { kind: "void" });
       } else if (isAttach) {
         await b.txn.addCallback(target.partitionKey, target.id, { invocationId: inv.id, completionId: cmd.resultCompletionId, notificationType: type });
       } else {
