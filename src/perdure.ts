@@ -13,7 +13,7 @@ import type { Store } from "./storage/api/store.ts";
 import { EndpointClient } from "./endpoint/client.ts";
 import { RequestSigner } from "./endpoint/request-identity.ts";
 import { Registry } from "./deployments/registry.ts";
-import { PartitionProcessor } from "./partition/processor.ts";
+import { PartitionProcessor, ShuttingDown } from "./partition/processor.ts";
 import { ResultWaiters } from "./partition/result-waiters.ts";
 import type { Effect } from "./partition/effects.ts";
 import { Invoker } from "./invoker/invoker.ts";
@@ -53,7 +53,10 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
 
   const waiters = new ResultWaiters();
   const submit = (cmd: Parameters<PartitionProcessor["submit"]>[0]): void => {
-    processor.submit(cmd).catch((err: unknown) => logger.error(`partition command ${cmd.kind} failed: ${(err as Error).stack ?? String(err)}`));
+    processor.submit(cmd).catch((err: unknown) => {
+      if (err instanceof ShuttingDown) logger.debug(`partition command ${cmd.kind} dropped: perdure is shutting down`);
+      else logger.error(`partition command ${cmd.kind} failed: ${(err as Error).stack ?? String(err)}`);
+    });
   };
   const invoker = new Invoker({ store, registry, client, clock, submit, log: (level, m) => logger.log(level, m), maxConcurrentAttempts: config.maxConcurrentAttempts });
   const timers = new TimerQueue(clock, (timer) => submit({ kind: "timer-fired", timer }));
@@ -132,8 +135,11 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
       clearInterval(cleanup);
       const closed = Promise.all([closeServer(ingress.server), closeServer(admin.server)]);
       timers.stop();
-      await processor.close();
+      // Stop the attempts first, so no handler keeps running against a partition that no longer accepts its
+      // messages; what they sent before is in the queue and is committed below. Work they had not sent yet runs
+      // again after the restart, exactly as after a crash.
       invoker.close();
+      await processor.close();
       client.close();
       ingress.server.closeAllConnections();
       admin.server.closeAllConnections();

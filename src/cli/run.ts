@@ -30,6 +30,13 @@ async function main(): Promise<number> {
   }
   const config = parsed.config;
   const logger = createLogger(config.logLevel);
+  // Signals are caught from the start: one that arrives while perdure is starting stops it once it is up.
+  let signalled: string | undefined;
+  let onSignal = (signal: string) => {
+    signalled ??= signal;
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
   let running;
   try {
     running = await startPerdure({ config, logger });
@@ -47,13 +54,14 @@ async function main(): Promise<number> {
   logger.info(
     `perdure ${VERSION} started: ingress on :${running.ingressPort}, admin API on :${running.adminPort}, data in ${resolve(config.dataDir)}${config.fsync ? "" : " (fsync off)"}`,
   );
+  const up = running;
   return new Promise<number>((done) => {
-    let signalled = false;
-    const onSignal = (signal: string) => {
-      if (signalled) return;
-      signalled = true;
+    let stopping = false;
+    onSignal = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       logger.info(`${signal} received, shutting down`);
-      running.stop().then(
+      up.stop().then(
         () => {
           logger.info("stopped");
           done(0);
@@ -64,8 +72,7 @@ async function main(): Promise<number> {
         },
       );
     };
-    process.on("SIGTERM", () => onSignal("SIGTERM"));
-    process.on("SIGINT", () => onSignal("SIGINT"));
+    if (signalled) onSignal(signalled);
   });
 }
 

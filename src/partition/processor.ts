@@ -24,6 +24,14 @@ interface Pending {
 
 export type EffectSink = (effect: Effect) => void;
 
+/** Refusal of a command submitted after the processor was closed. */
+export class ShuttingDown extends Error {
+  constructor() {
+    super("perdure is shutting down");
+    this.name = "ShuttingDown";
+  }
+}
+
 const MAX_BATCH = 512;
 
 export class PartitionProcessor {
@@ -53,7 +61,7 @@ export class PartitionProcessor {
   }
 
   submit<T extends CommandOutcome = CommandOutcome>(cmd: PartitionCommand): Promise<T> {
-    if (this.closed) return Promise.reject(new Error("perdure is shutting down"));
+    if (this.closed) return Promise.reject(new ShuttingDown());
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ cmd, resolve: resolve as (o: CommandOutcome) => void, reject });
       this.schedule();
