@@ -41,6 +41,8 @@ export interface StartOptions {
 }
 
 const CLEANUP_INTERVAL_MS = 60_000;
+/** Delay before a command that storage refused is tried again. */
+const STORAGE_RETRY_MS = 1_000;
 
 export async function startPerdure(options: StartOptions): Promise<RunningPerdure> {
   const { config, logger } = options;
@@ -52,10 +54,24 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
   await registry.load();
 
   const waiters = new ResultWaiters();
+  // Commands from attempts and timers have no client to report to. When one cannot be applied (the disk is
+  // full, say), the attempt is stopped and recorded as failed, and a timer is tried again, once storage works:
+  // the invocation then retries with backoff instead of waiting for a restart.
   const submit = (cmd: Parameters<PartitionProcessor["submit"]>[0]): void => {
     processor.submit(cmd).catch((err: unknown) => {
-      if (err instanceof ShuttingDown) logger.debug(`partition command ${cmd.kind} dropped: perdure is shutting down`);
-      else logger.error(`partition command ${cmd.kind} failed: ${(err as Error).stack ?? String(err)}`);
+      if (err instanceof ShuttingDown) {
+        logger.debug(`partition command ${cmd.kind} dropped: perdure is shutting down`);
+        return;
+      }
+      logger.error(`partition command ${cmd.kind} failed: ${(err as Error).message}`);
+      const later = (fn: () => void) => setTimeout(fn, STORAGE_RETRY_MS).unref();
+      if (cmd.kind === "endpoint-message" || cmd.kind === "attempt-failed") {
+        invoker.abort(cmd.invocationId);
+        const failure = { code: 500, message: `perdure could not store the attempt's progress: ${(err as Error).message}` };
+        later(() => submit({ kind: "attempt-failed", invocationId: cmd.invocationId, epoch: cmd.epoch, errorCode: ErrorCode.Storage, failure }));
+      } else if (cmd.kind === "timer-fired") {
+        later(() => timers.add(cmd.timer));
+      }
     });
   };
   const invoker = new Invoker({ store, registry, client, clock, submit, log: (level, m) => logger.log(level, m), maxConcurrentAttempts: config.maxConcurrentAttempts });

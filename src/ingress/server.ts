@@ -17,6 +17,7 @@ import { DurationParseError, formatRfc3339Nanos, formatRfc3339Offset, parseDurat
 import { BodyTooLarge, corsHeaders, readBody, refuseConnect, sendError, sendJson, sendTooLarge } from "./http-io.ts";
 import { BAD_HANDLER_PATH, BAD_RESTATE_CALL_PATH, decodeSegment, parseIngressPath } from "./paths.ts";
 import { contentTypeMatches } from "./content-type.ts";
+import { ErrorCode, PerdureError } from "../core/errors.ts";
 
 export interface IngressDeps {
   readonly registry: Registry;
@@ -49,6 +50,10 @@ export class IngressServer {
     this.deps = deps;
     this.server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
+        if (err instanceof PerdureError && err.code === ErrorCode.Storage) {
+          sendError(req, res, 503, err.message, "ingress", { headers: { "retry-after": "1" } });
+          return;
+        }
         sendError(req, res, 500, `internal error: ${(err as Error).message}`);
       });
     });

@@ -140,8 +140,13 @@ export class SqliteStore implements Store {
   }
 
   async transaction<T>(fn: (txn: PartitionTxn) => Promise<T>): Promise<T> {
-    const result = await this.mutex.run(() => this.inTransaction(() => fn(this.txn)));
-    await this.durable();
+    let result: T;
+    try {
+      result = await this.mutex.run(() => this.inTransaction(() => fn(this.txn)));
+      await this.durable();
+    } catch (err) {
+      throw asStorageError(err);
+    }
     return result;
   }
 
@@ -380,6 +385,18 @@ export class SqliteStore implements Store {
     this.reader.close();
     this.db.close();
   }
+}
+
+/**
+ * SQLite's own failures (disk full, I/O errors, a read-only file) and failed syncs become retryable storage
+ * errors, so the edges can answer "storage unavailable" rather than "internal error"; other errors pass.
+ */
+function asStorageError(err: unknown): unknown {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === "ERR_SQLITE_ERROR" || /^fsync of /.test(e?.message ?? "")) {
+    return new PerdureError(ErrorCode.Storage, `storage unavailable: ${e.message}`, { retryable: true, cause: err });
+  }
+  return err;
 }
 
 function readInvocationRow(row: Row | undefined): InvocationRecord | undefined {
