@@ -8,6 +8,9 @@ import { makeTempDir, removeTempDir } from "./temp-dir.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/** Node flags perdure is started with by `npm start` and the `perdure` bin (see package.json). */
+export const PERDURE_NODE_FLAGS = ["--max-semi-space-size=8"];
+
 export type PerdureOptions = {
   /** Data dir to use; default a fresh temp dir (removed by dispose()). */
   dataDir?: string;
@@ -56,6 +59,8 @@ export async function startPerdure(opts: PerdureOptions = {}): Promise<PerdurePr
   const ingressUrl = `http://127.0.0.1:${ingressPort}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const args = [
+    // The same V8 setting `npm start` and the `perdure` command use (a small young generation).
+    ...PERDURE_NODE_FLAGS,
     opts.entry ?? "src/main.ts",
     "--ingress-port",
     String(ingressPort),
