@@ -42,8 +42,13 @@ export function workflowRunId(service: string, key: string): string {
   return encodeInvocationId(deterministicInvocationId(partitionKeyForKey(key), ["workflow", service, key]));
 }
 
+/** Partition of an idempotent request: its object key, or for plain services the request's own identity. */
+function idempotentPartitionKey(service: string, key: string | undefined, handler: string, idempotencyKey: string): bigint {
+  return partitionKeyForKey(key ?? `${service}/${handler}/${idempotencyKey}`);
+}
+
 export function idempotentInvocationId(service: string, key: string | undefined, handler: string, idempotencyKey: string): string {
-  const pk = partitionKeyForKey(key ?? `${service}/${handler}/${idempotencyKey}`);
+  const pk = idempotentPartitionKey(service, key, handler, idempotencyKey);
   return encodeInvocationId(deterministicInvocationId(pk, ["idempotent", service, key ?? "", key === undefined ? "0" : "1", handler, idempotencyKey]));
 }
 
@@ -77,7 +82,7 @@ export async function createInvocation(b: Batch, req: InvokeRequest): Promise<Cr
     partitionKey = partitionKeyForKey(key!);
   } else if (req.idempotencyKey !== undefined) {
     id = idempotentInvocationId(svc.name, key, handler.name, req.idempotencyKey);
-    partitionKey = partitionKeyForKey(key ?? `${svc.name}/${handler.name}/${req.idempotencyKey}`);
+    partitionKey = idempotentPartitionKey(svc.name, key, handler.name, req.idempotencyKey);
   } else {
     partitionKey = key !== undefined ? partitionKeyForKey(key) : randomPartitionKey(b);
     id = encodeInvocationId(newInvocationId(partitionKey, b.deps.random.bytes(16)));

@@ -202,10 +202,9 @@ export class SqliteStore implements Store {
       },
       readJournal: async (invocationId) => readJournalRows(st("SELECT * FROM journal WHERE invocation_id = ? ORDER BY idx").all(invocationId)),
       findNotifications: async (invocationId, keys) => {
-        if (keys.length === 0) return [];
-        const rows = st("SELECT notification_key FROM journal WHERE invocation_id = ? AND notification_key IS NOT NULL").all(invocationId);
-        const want = new Set(keys);
-        return rows.map((r) => String(r.notification_key)).filter((k) => want.has(k));
+        // One indexed lookup per key: a run completion checks one key, so this stays O(1) however long the journal.
+        const lookup = st("SELECT 1 FROM journal WHERE invocation_id = ? AND notification_key = ? LIMIT 1");
+        return keys.filter((k) => lookup.get(invocationId, k) !== undefined);
       },
       deleteJournal: async (invocationId) => {
         st("DELETE FROM journal WHERE invocation_id = ?").run(invocationId);
