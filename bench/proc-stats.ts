@@ -71,6 +71,16 @@ export function foreignCpu(a: CpuSnapshot, b: CpuSnapshot, serverAndSdkMs: numbe
   return { userMs: Math.max(0, b.machineMs - a.machineMs - ours - kernelMs), kernelMs };
 }
 
+/** Bytes the process (all threads) caused to be written to storage so far (/proc/PID/io write_bytes). */
+export function readWriteBytes(pid: number): number | undefined {
+  try {
+    const m = /^write_bytes:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function readStatusKb(pid: number, key: string): number | undefined {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status);

@@ -25,22 +25,22 @@ function markdown(results: Results): string {
     "",
   );
   lines.push(
-    "| scenario | server | req/s | non-2xx | p50 ms | p90 ms | p99 ms | server CPU µs/req | peak RSS MB | startup ms | fsync/req |",
-    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    "| scenario | server | req/s | non-2xx | p50 ms | p90 ms | p99 ms | server CPU µs/req | peak RSS MB | startup ms | fsync/req | disk KiB/req |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   );
   for (const s of summary) {
     for (const kind of SERVERS) {
       const f = s[kind];
       if (!f) continue;
       lines.push(
-        `| ${s.scenario} | ${kind} | ${fmt(f.rps)} | ${f.non2xx} | ${fmtMs(f.p50)} | ${fmtMs(f.p90)} | ${fmtMs(f.p99)} | ${fmt(f.cpuUsPerReq)} | ${fmt(f.peakRssMb)} | ${fmt(f.startupMs)} | ${fmt(f.fsyncPerReq, 2)} |`,
+        `| ${s.scenario} | ${kind} | ${fmt(f.rps)} | ${f.non2xx} | ${fmtMs(f.p50)} | ${fmtMs(f.p90)} | ${fmtMs(f.p99)} | ${fmt(f.cpuUsPerReq)} | ${fmt(f.peakRssMb)} | ${fmt(f.startupMs)} | ${fmt(f.fsyncPerReq, 2)} | ${fmt(f.diskKbPerReq, 1)} |`,
       );
     }
     const a = s.perdure;
     const b = s.restate;
     if (a && b) {
       lines.push(
-        `| ${s.scenario} | **perdure/restate** | ${ratio(a.rps, b.rps)} | | ${ratio(a.p50, b.p50)} | ${ratio(a.p90, b.p90)} | ${ratio(a.p99, b.p99)} | ${ratio(a.cpuUsPerReq, b.cpuUsPerReq)} | ${ratio(a.peakRssMb, b.peakRssMb)} | ${ratio(a.startupMs, b.startupMs)} | ${ratio(a.fsyncPerReq, b.fsyncPerReq)} |`,
+        `| ${s.scenario} | **perdure/restate** | ${ratio(a.rps, b.rps)} | | ${ratio(a.p50, b.p50)} | ${ratio(a.p90, b.p90)} | ${ratio(a.p99, b.p99)} | ${ratio(a.cpuUsPerReq, b.cpuUsPerReq)} | ${ratio(a.peakRssMb, b.peakRssMb)} | ${ratio(a.startupMs, b.startupMs)} | ${ratio(a.fsyncPerReq, b.fsyncPerReq)} | ${ratio(a.diskKbPerReq, b.diskKbPerReq)} |`,
       );
     }
   }
@@ -95,7 +95,7 @@ function markdown(results: Results): string {
     "",
     "Notes: latency percentiles are over 2xx responses (µs resolution). CPU = utime+stime of the server process (all threads) over the measured window. " +
       "Peak RSS = VmHWM at the end of the run (includes warm-up). Startup = spawn until admin and ingress health answer 200, polled every 20 ms. " +
-      `fsync/req = (fsync + fdatasync calls) / requests, counted with ${results.syncMethod}.`,
+      `fsync/req = (fsync + fdatasync calls) / requests, counted with ${results.syncMethod}. Disk KiB/req = write_bytes of /proc/PID/io of the server process over the measured window / requests.`,
   );
   return lines.join("\n") + "\n";
 }

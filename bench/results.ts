@@ -19,6 +19,7 @@ type Figures = {
   startupMs: number;
   startupCpuMs: number;
   fsyncPerReq: number | undefined;
+  diskKbPerReq: number | undefined;
   sdkCpuUsPerReq: number;
   loadCpuUsPerReq: number;
   /** Highest foreign CPU (cores) among the runs aggregated. */
@@ -52,6 +53,7 @@ function aggregate(all: RunRecord[], mode: Options["aggregate"]): Figures {
     startupMs: m((r) => r.startupMs) ?? NaN,
     startupCpuMs: m((r) => r.startupCpuMs) ?? NaN,
     fsyncPerReq: m((r) => r.fsyncPerReq),
+    diskKbPerReq: m((r) => r.diskKbPerReq),
     sdkCpuUsPerReq: m((r) => r.sdkCpuUsPerReq) ?? NaN,
     loadCpuUsPerReq: m((r) => r.loadCpuUsPerReq) ?? NaN,
     foreignCores: Math.max(...runs.map((r) => r.foreignCores)),

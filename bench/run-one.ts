@@ -6,7 +6,7 @@ import { runLoad } from "./child-processes.ts";
 import { perfCounter, straceCount, type SyncCounts, type SyncMode } from "./fsync-count.ts";
 import type { LoadResult } from "./load.ts";
 import type { Options, ScenarioName, ServerKind } from "./options.ts";
-import { foreignCpu, readCpuMs, readCpuSnapshot, readStatusKb } from "./proc-stats.ts";
+import { foreignCpu, readCpuMs, readCpuSnapshot, readStatusKb, readWriteBytes } from "./proc-stats.ts";
 import type { Scenario } from "./scenarios.ts";
 import { drainSink, sinkCount, type Sdk } from "./sdk-process.ts";
 import { disposeServer, registerAndProbe, startServer } from "./server-under-test.ts";
@@ -27,6 +27,8 @@ export type RunRecord = {
   loadCpuUsPerReq: number;
   peakRssMb: number | undefined;
   fsyncPerReq: number | undefined;
+  /** KiB the server process caused to be written to storage per request (/proc/PID/io write_bytes). */
+  diskKbPerReq?: number | undefined;
   sync: (SyncCounts & { requests: number }) | undefined;
   /**
    * CPU used by userland processes outside the benchmark (other users of the machine) during the measured
@@ -58,6 +60,7 @@ export async function runOne(kind: ServerKind, sc: Scenario, round: number, o: O
 
     const perf = syncMode === "perf" ? await perfCounter(server.pid) : undefined;
     const cpu0 = readCpuMs(server.pid);
+    const written0 = readWriteBytes(server.pid);
     const sdkCpu0 = readCpuMs(sdk.pid);
     const snap0 = readCpuSnapshot();
     const t0 = performance.now();
@@ -65,6 +68,7 @@ export async function runOne(kind: ServerKind, sc: Scenario, round: number, o: O
     let drainMs: number | undefined;
     if (sc.drain) drainMs = (await drainSink(sdk, load.ok, o.drainTimeoutS)).ms;
     const serverCpuMs = readCpuMs(server.pid) - cpu0;
+    const written1 = readWriteBytes(server.pid);
     const sdkCpuMs = readCpuMs(sdk.pid) - sdkCpu0;
     const wallMs = performance.now() - t0;
     const foreign = foreignCpu(snap0, readCpuSnapshot(), serverCpuMs + sdkCpuMs);
@@ -105,6 +109,7 @@ export async function runOne(kind: ServerKind, sc: Scenario, round: number, o: O
       foreignCores,
       kernelThreadCores,
       kernelThreadUsPerReq: per(foreign.kernelMs),
+      diskKbPerReq: written0 !== undefined && written1 !== undefined && requests > 0 ? (written1 - written0) / 1024 / requests : undefined,
       fsyncPerReq: sync && syncRequests > 0 ? (sync.fsync + sync.fdatasync) / syncRequests : undefined,
       sync: sync ? { ...sync, requests: syncRequests } : undefined,
     };

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
           runs.push(r);
           console.error(
             `${fmt(r.load.rps)} req/s, p50 ${fmtMs(r.load.latency.p50)} p99 ${fmtMs(r.load.latency.p99)} ms, non-2xx ${r.load.non2xx + r.load.errors}, ` +
-              `CPU ${fmt(r.serverCpuUsPerReq)} µs/req, RSS ${fmt(r.peakRssMb)} MB, startup ${fmt(r.startupMs)} ms, fsync/req ${fmt(r.fsyncPerReq, 2)}` +
+              `CPU ${fmt(r.serverCpuUsPerReq)} µs/req, RSS ${fmt(r.peakRssMb)} MB, startup ${fmt(r.startupMs)} ms, fsync/req ${fmt(r.fsyncPerReq, 2)}, disk ${fmt(r.diskKbPerReq, 1)} KiB/req` +
               (r.drainMs !== undefined ? `, drain ${(r.drainMs / 1000).toFixed(2)} s` : "") +
               `, other procs ${r.foreignCores.toFixed(2)} cores, kernel threads ${r.kernelThreadCores.toFixed(2)} cores`,
           );

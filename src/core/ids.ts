@@ -162,6 +162,20 @@ export function newInvocationId(partitionKey: bigint, random16: Uint8Array): Inv
 }
 
 /**
+ * 16 uuid bytes for a new invocation id whose little-endian value starts with the 48-bit millisecond time
+ * (bytes 10..15) followed by 80 random bits (bytes 0..9): ids made later differ from earlier ones in the leading
+ * digits of their uuid part, so storage keyed by the uuid part inserts new invocations next to each other
+ * instead of at random places. 80 random bits per millisecond keep ids unique.
+ */
+export function timeOrderedUuid(nowMs: number, random10: Uint8Array): Buffer {
+  checkLength(random10, INVOCATION_UUID_BYTES - 6, "random part of the invocation uuid");
+  const out = Buffer.alloc(INVOCATION_UUID_BYTES);
+  out.set(random10, 0);
+  out.writeUIntLE(Math.max(0, Math.min(Math.floor(nowMs), 2 ** 48 - 1)), INVOCATION_UUID_BYTES - 6, 6);
+  return out;
+}
+
+/**
  * An invocation id derived from `parts` alone (e.g. [service, key, handler, idempotencyKey] or
  * [workflow, workflowId]): the uuid is the first 16 bytes of SHA-256 over a length-prefixed
  * encoding of a domain tag and the parts, so equal parts always give the same id and no lookup

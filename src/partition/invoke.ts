@@ -8,7 +8,7 @@
 //   "PreviouslyAccepted".
 
 import type { InvocationRecord } from "../storage/api/records.ts";
-import { deterministicInvocationId, encodeInvocationId, newInvocationId, partitionKeyForKey } from "../core/ids.ts";
+import { deterministicInvocationId, encodeInvocationId, newInvocationId, partitionKeyForKey, timeOrderedUuid } from "../core/ids.ts";
 import { encodeCommand } from "../protocol/command-encode.ts";
 import { MessageType } from "../protocol/message-types.ts";
 import type { Batch } from "./batch.ts";
@@ -85,7 +85,7 @@ export async function createInvocation(b: Batch, req: InvokeRequest): Promise<Cr
     partitionKey = idempotentPartitionKey(svc.name, key, handler.name, req.idempotencyKey);
   } else {
     partitionKey = key !== undefined ? partitionKeyForKey(key) : randomPartitionKey(b);
-    id = encodeInvocationId(newInvocationId(partitionKey, b.deps.random.bytes(16)));
+    id = encodeInvocationId(newInvocationId(partitionKey, timeOrderedUuid(b.now, b.deps.random.bytes(10))));
   }
   if (isWorkflowRun || req.idempotencyKey !== undefined) {
     const existing = await getLive(b, id);

@@ -9,6 +9,8 @@
 //   JSON or Arrow values with the column types declared here.
 // - One column list per table feeds the view, the information_schema and the result typing.
 
+import { sqlIdOfStorageKey, sqlStorageKey } from "../storage/sqlite/storage-key.ts";
+
 export type ColumnType =
   | "Utf8"
   | "Int64"
@@ -89,8 +91,8 @@ const STATUS_COLUMNS: readonly ColumnSpec[] = [
   col("invoked_by", "Utf8", `CASE ${rec("source.kind")} WHEN 'ingress' THEN 'ingress' WHEN 'call' THEN 'service' WHEN 'send' THEN 'service' ELSE ${rec("source.kind")} END`),
   col("invoked_by_id", "Utf8", callerId),
   col("invoked_by_subscription_id", "Utf8", "NULL"),
-  col("invoked_by_service_name", "Utf8", `(SELECT c.service FROM main.invocations c WHERE c.id = ${callerId})`),
-  col("invoked_by_target", "Utf8", `(SELECT ${targetOf("c")} FROM main.invocations c WHERE c.id = ${callerId})`),
+  col("invoked_by_service_name", "Utf8", `(SELECT c.service FROM main.invocations c WHERE c.sk = ${sqlStorageKey(callerId)})`),
+  col("invoked_by_target", "Utf8", `(SELECT ${targetOf("c")} FROM main.invocations c WHERE c.sk = ${sqlStorageKey(callerId)})`),
   col("restarted_from", "Utf8", "NULL"),
   col("pinned_deployment_id", "Utf8", rec("deploymentId")),
   col("pinned_service_protocol_version", "UInt32", rec("protocolVersion")),
@@ -175,8 +177,10 @@ const SYS_INVOCATION: TableSpec = (() => {
 })();
 
 /** A fact of a journal entry, decoded by the registered function (memoised per entry within a query). */
-const fact = (what: string) => `perdure_journal_fact(j.invocation_id, j.idx, j.type, j.payload, '${what}')`;
-const invokedId = `(SELECT perdure_call_invocation_id(n.type, n.payload) FROM main.journal n WHERE n.invocation_id = j.invocation_id AND n.notification_key = 'c:' || ${fact("invocation_id_completion")})`;
+/** The invocation id of a journal row (the journal is keyed by the storage key, see storage-key.ts). */
+const journalId = sqlIdOfStorageKey("j.sk");
+const fact = (what: string) => `perdure_journal_fact(j.sk, j.idx, j.type, j.payload, '${what}')`;
+const invokedId = `(SELECT perdure_call_invocation_id(n.type, n.payload) FROM main.journal n WHERE n.sk = j.sk AND n.notification_key = 'c:' || ${fact("invocation_id_completion")})`;
 const NOTIFICATION_TYPES = "j.type BETWEEN 32768 AND 64511";
 
 const SYS_JOURNAL: TableSpec = {
@@ -184,15 +188,15 @@ const SYS_JOURNAL: TableSpec = {
   tableType: "BASE TABLE",
   from: "main.journal j",
   columns: [
-    col("partition_key", "UInt64", "(SELECT i.partition_key FROM main.invocations i WHERE i.id = j.invocation_id)"),
-    col("id", "Utf8", "j.invocation_id"),
+    col("partition_key", "UInt64", "(SELECT i.partition_key FROM main.invocations i WHERE i.sk = j.sk)"),
+    col("id", "Utf8", journalId),
     col("index", "UInt32", "j.idx"),
     col("entry_type", "Utf8", "perdure_entry_type(j.type)"),
     col("name", "Utf8", fact("name")),
     col(
       "completed",
       "Boolean",
-      `CASE WHEN ${NOTIFICATION_TYPES} THEN 1 WHEN ${fact("completion")} IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM main.journal n WHERE n.invocation_id = j.invocation_id AND n.notification_key = 'c:' || ${fact("completion")}) END`,
+      `CASE WHEN ${NOTIFICATION_TYPES} THEN 1 WHEN ${fact("completion")} IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM main.journal n WHERE n.sk = j.sk AND n.notification_key = 'c:' || ${fact("completion")}) END`,
     ),
     col("invoked_id", "Utf8", invokedId),
     col("invoked_target", "Utf8", fact("invoked_target")),
@@ -201,8 +205,8 @@ const SYS_JOURNAL: TableSpec = {
     col("raw", "Binary", "j.payload"),
     col("raw_length", "UInt64", "length(j.payload)"),
     col("version", "UInt32", "2"),
-    col("entry_json", "Utf8", `perdure_entry_json(j.invocation_id, j.idx, j.type, j.payload, ${invokedId}, 0)`),
-    col("entry_lite_json", "Utf8", `perdure_entry_json(j.invocation_id, j.idx, j.type, j.payload, ${invokedId}, 1)`),
+    col("entry_json", "Utf8", `perdure_entry_json(j.sk, j.idx, j.type, j.payload, ${invokedId}, 0)`),
+    col("entry_lite_json", "Utf8", `perdure_entry_json(j.sk, j.idx, j.type, j.payload, ${invokedId}, 1)`),
     col("appended_at", "Timestamp", ts("j.appended_at")),
   ],
 };
@@ -259,7 +263,7 @@ const SYS_PROMISE: TableSpec = {
       SELECT p.partition_key, p.service, p.service_key, p.name, 1 AS completed, p.value, p.failure FROM main.promises p
       UNION ALL
       SELECT DISTINCT w.partition_key, w.service, w.service_key, substr(cb.target, length(${promisePrefix}) + 1), 0, NULL, NULL
-      FROM main.callbacks cb JOIN main.invocations w ON w.id = cb.invocation_id
+      FROM main.callbacks cb JOIN main.invocations w ON w.sk = ${sqlStorageKey("cb.invocation_id")}
       WHERE substr(cb.target, 1, 8) = 'promise:' AND w.service_key IS NOT NULL
         AND substr(cb.target, 1, length(${promisePrefix})) = ${promisePrefix}
         AND NOT EXISTS (SELECT 1 FROM main.promises q WHERE q.service = w.service AND q.service_key = w.service_key

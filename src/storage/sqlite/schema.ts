@@ -2,7 +2,9 @@
 // Invariant: migrations only append; `SCHEMA_VERSION` is the number of the last one. A data dir written by a
 // newer perdure (higher version) is refused rather than guessed at.
 
-export const SCHEMA_VERSION = 1;
+import { sqlStorageKey } from "./storage-key.ts";
+
+export const SCHEMA_VERSION = 2;
 
 export const MIGRATIONS: readonly string[] = [
   // 1: initial schema
@@ -88,5 +90,47 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE TABLE deployments (id TEXT PRIMARY KEY, record TEXT NOT NULL);
   CREATE TABLE services (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+  `,
+  // 2: invocations and journal keyed by the storage key (storage-key.ts), so that inserts stay local
+  `
+  CREATE TABLE invocations_v2 (
+    sk TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
+    partition_key INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    service TEXT NOT NULL,
+    service_key TEXT,
+    handler TEXT NOT NULL,
+    idempotency_key TEXT,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    inbox_seq INTEGER,
+    record TEXT NOT NULL,
+    result_value BLOB
+  );
+  INSERT INTO invocations_v2 (sk, id, partition_key, status, service, service_key, handler, idempotency_key, created_at, modified_at, expires_at, inbox_seq, record, result_value)
+    SELECT ${sqlStorageKey("id")}, id, partition_key, status, service, service_key, handler, idempotency_key, created_at, modified_at, expires_at, inbox_seq, record, result_value
+    FROM invocations ORDER BY created_at;
+  DROP TABLE invocations;
+  ALTER TABLE invocations_v2 RENAME TO invocations;
+  CREATE INDEX invocations_by_status ON invocations(status);
+  CREATE INDEX invocations_by_expiry ON invocations(expires_at) WHERE expires_at IS NOT NULL;
+  CREATE INDEX invocations_inbox ON invocations(service, service_key, inbox_seq) WHERE status = 'inboxed';
+
+  CREATE TABLE journal_v2 (
+    sk TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    notification_key TEXT,
+    appended_at INTEGER NOT NULL,
+    PRIMARY KEY (sk, idx)
+  ) WITHOUT ROWID;
+  INSERT INTO journal_v2 (sk, idx, type, payload, notification_key, appended_at)
+    SELECT ${sqlStorageKey("invocation_id")}, idx, type, payload, notification_key, appended_at FROM journal;
+  DROP TABLE journal;
+  ALTER TABLE journal_v2 RENAME TO journal;
+  CREATE INDEX journal_notifications ON journal(sk, notification_key) WHERE notification_key IS NOT NULL;
   `,
 ];

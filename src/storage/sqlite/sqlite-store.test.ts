@@ -11,7 +11,8 @@ import { ErrorCode, PerdureError } from "../../core/errors.ts";
 import { storeContract } from "../contract/store-contract.ts";
 import { assertSameRecord, deployment, entry, fullInvocation, serviceRecord, timer } from "../contract/fixtures.ts";
 import { SqliteStore } from "./sqlite-store.ts";
-import { SCHEMA_VERSION } from "./schema.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { encodeInvocation } from "../api/invocation-codec.ts";
 
 const root = mkdtempSync(join(tmpdir(), "perdure-sqlite-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -80,6 +81,52 @@ describe("SqliteStore: data dir", () => {
       });
     } finally {
       second.close();
+    }
+  });
+
+  test("a data dir of schema version 1 is migrated: invocations, journals and notifications stay readable", async () => {
+    const dataDir = freshDir();
+    mkdirSync(dataDir, { recursive: true });
+    const inv = fullInvocation();
+    const other = fullInvocation({ id: "inv_1aaaaaaaaaaabbbbbbbbbbbbbbbbbbbbbbbb", status: "running", result: undefined });
+    const v1 = new DatabaseSync(join(dataDir, "perdure.sqlite"));
+    v1.exec(MIGRATIONS[0]!);
+    v1.exec("PRAGMA user_version = 1");
+    const insert = v1.prepare(
+      `INSERT INTO invocations (id, partition_key, status, service, service_key, handler, idempotency_key, created_at, modified_at, expires_at, inbox_seq, record, result_value)
+       VALUES (?, 0, ?, ?, ?, ?, NULL, ?, ?, NULL, NULL, ?, ?)`,
+    );
+    for (const r of [inv, other]) {
+      const { json, resultValue } = encodeInvocation(r);
+      insert.run(r.id, r.status, r.service, r.key ?? null, r.handler, r.createdAt, r.modifiedAt, json, resultValue);
+    }
+    const journal = v1.prepare("INSERT INTO journal (invocation_id, idx, type, payload, notification_key, appended_at) VALUES (?, ?, ?, ?, ?, ?)");
+    for (const e of [entry(0), entry(1, { notificationKey: "c:1" })]) journal.run(inv.id, e.index, e.type, e.payload, e.notificationKey ?? null, e.appendedAt);
+    journal.run(other.id, 0, entry(0).type, entry(0).payload, null, entry(0).appendedAt);
+    v1.close();
+
+    const store = new SqliteStore({ dataDir });
+    try {
+      assertSameRecord(await store.readInvocation(inv.id), inv);
+      assertSameRecord(await store.readInvocation(other.id), other);
+      assertSameRecord(await store.readJournal(inv.id), [entry(0), entry(1, { notificationKey: "c:1" })]);
+      assertSameRecord(await store.readJournal(other.id), [entry(0)]);
+      assert.deepEqual(await store.listInvocationsByStatus("running"), [other.id]);
+      await store.transaction(async (t) => {
+        assert.deepEqual(await t.findNotifications(inv.id, ["c:1", "c:2"]), ["c:1"]);
+        await t.deleteJournal(other.id);
+        await t.deleteInvocation(other.id);
+      });
+      assert.equal(await store.readInvocation(other.id), undefined);
+      assertSameRecord(await store.readJournal(inv.id), [entry(0), entry(1, { notificationKey: "c:1" })]);
+    } finally {
+      store.close();
+    }
+    const check = new DatabaseSync(join(dataDir, "perdure.sqlite"), { readOnly: true });
+    try {
+      assert.equal((check.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, SCHEMA_VERSION);
+    } finally {
+      check.close();
     }
   });
 

@@ -26,6 +26,7 @@ import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import { ErrorCode, PerdureError, errorMessage } from "../../core/errors.ts";
 import { WriteMutex } from "../api/write-mutex.ts";
 import { WalSync } from "./wal-sync.ts";
+import { storageKey } from "./storage-key.ts";
 
 export interface SqliteStoreOptions {
   readonly dataDir: string;
@@ -163,15 +164,16 @@ export class SqliteStore implements Store {
   private makeTxn(): PartitionTxn {
     const st = (sql: string) => this.st(sql);
     return {
-      getInvocation: async (id) => readInvocationRow(st("SELECT record, result_value FROM invocations WHERE id = ?").get(id)),
+      getInvocation: async (id) => readInvocationRow(st("SELECT record, result_value FROM invocations WHERE sk = ?").get(storageKey(id))),
       putInvocation: async (inv) => {
         const { json, resultValue } = encodeInvocation(inv);
         st(
-          `INSERT INTO invocations (id, partition_key, status, service, service_key, handler, idempotency_key, created_at, modified_at, expires_at, inbox_seq, record, result_value)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT(id) DO UPDATE SET status = excluded.status, modified_at = excluded.modified_at, expires_at = excluded.expires_at,
+          `INSERT INTO invocations (sk, id, partition_key, status, service, service_key, handler, idempotency_key, created_at, modified_at, expires_at, inbox_seq, record, result_value)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(sk) DO UPDATE SET status = excluded.status, modified_at = excluded.modified_at, expires_at = excluded.expires_at,
              inbox_seq = excluded.inbox_seq, record = excluded.record, result_value = excluded.result_value`,
         ).run(
+          storageKey(inv.id),
           inv.id,
           signed(inv.partitionKey),
           inv.status,
@@ -188,11 +190,11 @@ export class SqliteStore implements Store {
         );
       },
       deleteInvocation: async (id) => {
-        st("DELETE FROM invocations WHERE id = ?").run(id);
+        st("DELETE FROM invocations WHERE sk = ?").run(storageKey(id));
       },
       appendJournal: async (invocationId, e) => {
-        st("INSERT INTO journal (invocation_id, idx, type, payload, notification_key, appended_at) VALUES (?, ?, ?, ?, ?, ?)").run(
-          invocationId,
+        st("INSERT INTO journal (sk, idx, type, payload, notification_key, appended_at) VALUES (?, ?, ?, ?, ?, ?)").run(
+          storageKey(invocationId),
           e.index,
           e.type,
           e.payload,
@@ -200,14 +202,15 @@ export class SqliteStore implements Store {
           e.appendedAt,
         );
       },
-      readJournal: async (invocationId) => readJournalRows(st("SELECT * FROM journal WHERE invocation_id = ? ORDER BY idx").all(invocationId)),
+      readJournal: async (invocationId) => readJournalRows(st("SELECT * FROM journal WHERE sk = ? ORDER BY idx").all(storageKey(invocationId))),
       findNotifications: async (invocationId, keys) => {
         // One indexed lookup per key: a run completion checks one key, so this stays O(1) however long the journal.
-        const lookup = st("SELECT 1 FROM journal WHERE invocation_id = ? AND notification_key = ? LIMIT 1");
-        return keys.filter((k) => lookup.get(invocationId, k) !== undefined);
+        const lookup = st("SELECT 1 FROM journal WHERE sk = ? AND notification_key = ? LIMIT 1");
+        const key = storageKey(invocationId);
+        return keys.filter((k) => lookup.get(key, k) !== undefined);
       },
       deleteJournal: async (invocationId) => {
-        st("DELETE FROM journal WHERE invocation_id = ?").run(invocationId);
+        st("DELETE FROM journal WHERE sk = ?").run(storageKey(invocationId));
       },
       getState: async (service, key, stateKey) => {
         const row = st("SELECT value FROM state WHERE service = ? AND service_key = ? AND state_key = ?").get(service, key, stateKey);
@@ -308,11 +311,11 @@ export class SqliteStore implements Store {
   }
 
   async readInvocation(id: string): Promise<InvocationRecord | undefined> {
-    return readInvocationRow(this.rst("SELECT record, result_value FROM invocations WHERE id = ?").get(id));
+    return readInvocationRow(this.rst("SELECT record, result_value FROM invocations WHERE sk = ?").get(storageKey(id)));
   }
 
   async readJournal(invocationId: string): Promise<JournalEntry[]> {
-    return readJournalRows(this.rst("SELECT * FROM journal WHERE invocation_id = ? ORDER BY idx").all(invocationId));
+    return readJournalRows(this.rst("SELECT * FROM journal WHERE sk = ? ORDER BY idx").all(storageKey(invocationId)));
   }
 
   async readAllState(service: string, key: string): Promise<Array<[Buffer, Buffer]>> {
