@@ -79,7 +79,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
   const dispatch = (effect: Effect): void => {
     switch (effect.kind) {
       case "start-attempt":
-        invoker.start(effect.invocationId, effect.epoch);
+        invoker.start(effect.invocationId, effect.epoch, effect.snapshot);
         return;
       case "push":
         invoker.push(effect.invocationId, effect.epoch, effect.journalIndex, effect.frame);

@@ -3,8 +3,9 @@
 // Invariants:
 // - Starting an attempt with a newer epoch retires the older one (aborted if it had not reached its terminal
 //   message).
-// - The journal and state an attempt sends are read from committed storage after the partition committed the
-//   start, so they include every entry the attempt must replay.
+// - The journal and state an attempt sends are the committed ones: read from storage after the partition committed
+//   the start, or (record and journal) the snapshot the committed batch handed over, so they include every entry
+//   the attempt must replay.
 
 import type { Store } from "../storage/api/store.ts";
 import type { Registry } from "../deployments/registry.ts";
@@ -13,6 +14,7 @@ import type { Clock } from "../core/environment.ts";
 import { ErrorCode } from "../core/errors.ts";
 import type { PartitionCommand } from "../partition/commands.ts";
 import { Attempt } from "./attempt.ts";
+import type { AttemptSnapshot } from "../partition/effects.ts";
 
 export interface InvokerDeps {
   readonly store: Store;
@@ -40,7 +42,7 @@ export class Invoker {
     return this.attempts.size;
   }
 
-  start(invocationId: string, epoch: number): void {
+  start(invocationId: string, epoch: number, snapshot?: AttemptSnapshot): void {
     const previous = this.attempts.get(invocationId);
     if (previous) {
       if (previous.epoch >= epoch) return;
@@ -54,15 +56,16 @@ export class Invoker {
     );
     this.attempts.set(invocationId, attempt);
     if (this.running >= (this.deps.maxConcurrentAttempts ?? Infinity)) {
+      // It may wait long: by its launch the committed journal can have grown, so it reads it then.
       this.waiting.set(invocationId, attempt);
       return;
     }
-    this.launch(attempt);
+    this.launch(attempt, snapshot);
   }
 
-  private launch(attempt: Attempt): void {
+  private launch(attempt: Attempt, snapshot?: AttemptSnapshot): void {
     this.running++;
-    void this.prepare(attempt).catch((err: unknown) => {
+    void this.prepare(attempt, snapshot).catch((err: unknown) => {
       this.deps.log("error", `could not start attempt of ${attempt.invocationId}: ${(err as Error).stack ?? String(err)}`);
       attempt.abort();
       this.deps.submit({
@@ -106,9 +109,10 @@ export class Invoker {
     this.attempts.clear();
   }
 
-  private async prepare(attempt: Attempt): Promise<void> {
+  /** `snapshot`: the committed record and journal handed over with the start, used instead of reading them back. */
+  private async prepare(attempt: Attempt, snapshot: AttemptSnapshot | undefined): Promise<void> {
     const { store, registry } = this.deps;
-    const inv = await store.readInvocation(attempt.invocationId);
+    const inv = snapshot ? snapshot.invocation : await store.readInvocation(attempt.invocationId);
     if (!inv || inv.epoch !== attempt.epoch || inv.status !== "running") {
       attempt.abort();
       return;
@@ -127,7 +131,7 @@ export class Invoker {
     }
     const svc = registry.service(inv.service);
     const settings = svc ? registry.settings(svc, registry.handler(inv.service, inv.handler)) : undefined;
-    const journal = await store.readJournal(inv.id);
+    const journal = snapshot ? snapshot.journal : await store.readJournal(inv.id);
     const lazy = inv.key === undefined || (settings?.enableLazyState ?? false);
     const state = lazy ? undefined : await store.readAllState(inv.service, inv.key!);
     attempt.begin({

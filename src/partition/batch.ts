@@ -4,9 +4,12 @@
 // - Each invocation record is read at most once per batch and every change goes through the cached object,
 //   so two commands of one batch never overwrite each other's changes; dirty records are written at `flush`.
 // - Effects are only collected here; the processor runs them after the transaction committed.
+// - Journal appends go through `appendJournal`. For an invocation created in this batch the batch holds its whole
+//   journal (`knownJournal`), so starting its first attempt needs no read of what the batch just wrote. Records
+//   and journals handed out are the committed state once the batch commits and are not changed after it.
 
 import type { PartitionTxn } from "../storage/api/store.ts";
-import type { InvocationRecord } from "../storage/api/records.ts";
+import type { InvocationRecord, JournalEntry } from "../storage/api/records.ts";
 import type { Clock, RandomSource } from "../core/environment.ts";
 import type { Registry } from "../deployments/registry.ts";
 import type { Effect } from "./effects.ts";
@@ -26,6 +29,7 @@ export class Batch {
   readonly effects: Effect[] = [];
   private readonly cache = new Map<string, InvocationRecord | null>();
   private readonly dirty = new Set<string>();
+  private readonly journals = new Map<string, JournalEntry[]>();
 
   constructor(txn: PartitionTxn, deps: PartitionDeps) {
     this.txn = txn;
@@ -48,10 +52,32 @@ export class Batch {
     this.dirty.add(inv.id);
   }
 
+  /** Starts the journal of an invocation created in this batch: from now on the batch knows all of it. */
+  async startJournal(id: string, first: JournalEntry): Promise<void> {
+    await this.txn.appendJournal(id, first);
+    this.journals.set(id, [first]);
+  }
+
+  async appendJournal(id: string, entry: JournalEntry): Promise<void> {
+    await this.txn.appendJournal(id, entry);
+    this.journals.get(id)?.push(entry);
+  }
+
+  async deleteJournal(id: string): Promise<void> {
+    this.journals.delete(id);
+    await this.txn.deleteJournal(id);
+  }
+
+  /** The whole journal of an invocation created in this batch, or undefined when only storage knows it. */
+  knownJournal(id: string): readonly JournalEntry[] | undefined {
+    return this.journals.get(id);
+  }
+
   /** Removes an invocation with its journal and timers. */
   async remove(id: string): Promise<void> {
     this.cache.set(id, null);
     this.dirty.delete(id);
+    this.journals.delete(id);
     await this.txn.deleteInvocation(id);
     await this.txn.deleteJournal(id);
     await this.txn.deleteTimersOf(id);

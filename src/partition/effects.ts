@@ -2,12 +2,20 @@
 // Invariant: effects are produced by `apply` and executed only after the transaction that produced them is
 // durable, in the order they were produced.
 
-import type { TimerRecord } from "../storage/api/records.ts";
+import type { InvocationRecord, JournalEntry, TimerRecord } from "../storage/api/records.ts";
 import type { InvocationResponse, ResultWaiter } from "./commands.ts";
 
+export interface AttemptSnapshot {
+  readonly invocation: InvocationRecord;
+  readonly journal: readonly JournalEntry[];
+}
+
 export type Effect =
-  /** Start a new attempt of the invocation (epoch fences earlier attempts). */
-  | { readonly kind: "start-attempt"; readonly invocationId: string; readonly epoch: number }
+  /**
+   * Start a new attempt of the invocation (epoch fences earlier attempts). `snapshot`, when the batch knew the
+   * whole journal, is the committed record and journal, so the invoker need not read them back.
+   */
+  | { readonly kind: "start-attempt"; readonly invocationId: string; readonly epoch: number; readonly snapshot?: AttemptSnapshot }
   /** Send a message (a notification or an ack) on the live stream of the attempt. */
   | { readonly kind: "push"; readonly invocationId: string; readonly epoch: number; readonly journalIndex: number | undefined; readonly frame: Buffer }
   /** Stop the running attempt without asking the endpoint (kill, pause). */

@@ -141,7 +141,7 @@ export async function applyEndpointMessage(b: Batch, invocationId: string, epoch
 
 async function journalCommand(b: Batch, inv: InvocationRecord, frame: Frame): Promise<void> {
   const index = inv.journalLength;
-  await b.txn.appendJournal(inv.id, { index, type: frame.type, payload: frame.payload, notificationKey: undefined, appendedAt: b.now });
+  await b.appendJournal(inv.id, { index, type: frame.type, payload: frame.payload, notificationKey: undefined, appendedAt: b.now });
   inv.journalLength = index + 1;
   inv.commandCount += 1;
   inv.retryCount = 0;

@@ -133,7 +133,7 @@ export async function createInvocation(b: Batch, req: InvokeRequest): Promise<Cr
     value: req.input,
     name: "",
   });
-  await b.txn.appendJournal(id, { index: 0, type: MessageType.InputCommand, payload: input, notificationKey: undefined, appendedAt: b.now });
+  await b.startJournal(id, { index: 0, type: MessageType.InputCommand, payload: input, notificationKey: undefined, appendedAt: b.now });
   b.touch(inv);
   if (delayed) {
     const timer = await b.txn.addTimer({ partitionKey, dueAt: executionTime, kind: "start", invocationId: id, completionId: undefined, epoch: undefined });

@@ -54,7 +54,7 @@ export async function appendNotification(
   const payload = encodeNotification({ id, result });
   const key = notificationKey(id);
   const index = inv.journalLength;
-  await b.txn.appendJournal(inv.id, { index, type, payload, notificationKey: key, appendedAt: b.now });
+  await b.appendJournal(inv.id, { index, type, payload, notificationKey: key, appendedAt: b.now });
   inv.journalLength = index + 1;
   b.touch(inv);
   if (inv.status === "running") {
@@ -84,7 +84,8 @@ export async function beginAttempt(b: Batch, inv: InvocationRecord): Promise<voi
   inv.status = "running";
   inv.epoch += 1;
   b.touch(inv);
-  b.emit({ kind: "start-attempt", invocationId: inv.id, epoch: inv.epoch });
+  const journal = b.knownJournal(inv.id);
+  b.emit({ kind: "start-attempt", invocationId: inv.id, epoch: inv.epoch, ...(journal ? { snapshot: { invocation: inv, journal } } : {}) });
 }
 
 /** Starts an invocation now, or queues it behind the exclusive handler holding its object key. */
@@ -173,7 +174,7 @@ export async function complete(b: Batch, inv: InvocationRecord, result: Invocati
   inv.nextRetryAt = undefined;
   b.touch(inv);
   await b.txn.deleteTimersOf(inv.id);
-  if (inv.journalRetentionMs === 0) await b.txn.deleteJournal(inv.id);
+  if (inv.journalRetentionMs === 0) await b.deleteJournal(inv.id);
   await releaseObjectLock(b, inv);
   for (const cb of await b.txn.takeCallbacks(inv.id)) {
     const waiter = await b.get(cb.invocationId);
