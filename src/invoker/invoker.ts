@@ -3,7 +3,7 @@
 // Invariants:
 // - Starting an attempt with a newer epoch retires the older one (aborted if it had not reached its terminal
 //   message).
-// - The journal and state an attempt sends are the committed ones: read from storage after the partition committed
+// - The journal and state an attempt sends are committed and durable: read from storage after the partition committed
 //   the start, or (record and journal) the snapshot the committed batch handed over, so they include every entry
 //   the attempt must replay.
 
@@ -134,6 +134,8 @@ export class Invoker {
     const journal = snapshot ? snapshot.journal : await store.readJournal(inv.id);
     const lazy = inv.key === undefined || (settings?.enableLazyState ?? false);
     const state = lazy ? undefined : await store.readAllState(inv.service, inv.key!);
+    // What was read may include commits of a batch that is still being synced: send nothing before it is durable.
+    if (!snapshot || state !== undefined) await store.durableBarrier();
     attempt.begin({
       invocation: inv,
       deployment,

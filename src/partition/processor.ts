@@ -5,9 +5,13 @@
 // - Commands are applied in submission order; one batch at a time.
 // - A batch commits whole or not at all. If a batch fails, its commands are retried one by one so that a
 //   single bad command fails alone.
-// - Effects run after commit, in the order produced; then the submitters' promises resolve.
+// - Effects run after the commit is durable, in the order produced; then the submitters' promises resolve.
+// - Pipelining: the next batch may be applied and committed while the previous one is being made durable (at
+//   most two batches between COMMIT and their effects). Such a batch starts only at a batch event (a commit
+//   or a finish), with what is queued then. Batches finish (effects, replies) in commit order; if a
+//   commit cannot be made durable its commands fail and none of its effects run.
 
-import type { Store } from "../storage/api/store.ts";
+import type { Committed, Store } from "../storage/api/store.ts";
 import { Batch, type PartitionDeps } from "./batch.ts";
 import type { CommandOutcome, PartitionCommand } from "./commands.ts";
 import type { Effect } from "./effects.ts";
@@ -33,13 +37,20 @@ export class ShuttingDown extends Error {
 }
 
 const MAX_BATCH = 512;
+/** Batches between COMMIT and their effects at once: one syncing, one more committed behind it. */
+const MAX_IN_FLIGHT = 2;
 
 export class PartitionProcessor {
   private readonly store: Store;
   private readonly deps: PartitionDeps;
   private readonly sink: EffectSink;
   private queue: Pending[] = [];
-  private draining = false;
+  /** A batch is being applied and committed (one at a time). */
+  private applying = false;
+  /** Batches committed whose effects have not run yet (waiting for durability). */
+  private inFlight = 0;
+  /** Finishing of the batches in flight, chained in commit order. */
+  private tail: Promise<void> = Promise.resolve();
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
   private idleResolve: (() => void) | undefined;
@@ -64,52 +75,92 @@ export class PartitionProcessor {
     if (this.closed) return Promise.reject(new ShuttingDown());
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ cmd, resolve: resolve as (o: CommandOutcome) => void, reject });
-      this.schedule();
+      // While a batch syncs, new commands wait for the next batch event and go into one bigger batch: fewer
+      // commits and syncs per command than starting a small batch for each arrival.
+      if (this.inFlight === 0) this.schedule();
     });
   }
 
   /** Stops accepting commands and waits for the queue to drain. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.draining || this.queue.length > 0) await this.idle;
+    if (this.applying || this.inFlight > 0 || this.queue.length > 0) await this.idle;
   }
 
+  /** Starts the next batch (on the next turn of the event loop, to gather commands) when one may start. */
   private schedule(): void {
-    if (this.draining || this.queue.length === 0) return;
-    this.draining = true;
-    this.idle = new Promise((r) => (this.idleResolve = r));
-    setImmediate(() => void this.drain());
+    if (this.applying || this.queue.length === 0 || this.inFlight >= MAX_IN_FLIGHT) return;
+    this.applying = true;
+    if (!this.idleResolve) this.idle = new Promise((r) => (this.idleResolve = r));
+    setImmediate(() => void this.next());
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const items = this.queue.splice(0, MAX_BATCH);
+  /** Applies and commits one batch, then lets it finish (effects, replies) once durable, after the one before. */
+  private async next(): Promise<void> {
+    const items = this.queue.splice(0, MAX_BATCH);
+    try {
+      const committed = await this.commitBatch(items);
+      this.inFlight++;
+      this.tail = this.tail
+        .then(() => this.finishWhenDurable(items, committed))
+        .catch(() => undefined) // finishing rejects the submitters itself; the chain must go on
+        .then(() => {
+          this.inFlight--;
+          this.settle();
+        });
+    } catch {
+      await this.tail;
+      await this.oneByOne(items);
+    }
+    this.applying = false;
+    this.settle();
+  }
+
+  /** Starts more work if there is some, or tells `close` that everything finished. */
+  private settle(): void {
+    this.schedule();
+    if (!this.applying && this.inFlight === 0 && this.queue.length === 0 && this.idleResolve) {
+      const resolve = this.idleResolve;
+      this.idleResolve = undefined;
+      resolve();
+    }
+  }
+
+  /** After a failed batch: each command alone, durably, so that a bad command fails alone. */
+  private async oneByOne(items: Pending[]): Promise<void> {
+    for (const item of items) {
       try {
-        await this.runBatch(items);
-      } catch {
-        for (const item of items) {
-          try {
-            await this.runBatch([item]);
-          } catch (err) {
-            item.reject(err);
-          }
-        }
+        const committed = await this.commitBatch([item]);
+        await this.finishWhenDurable([item], committed);
+      } catch (err) {
+        item.reject(err);
       }
     }
-    this.draining = false;
-    this.idleResolve?.();
   }
 
-  private async runBatch(items: Pending[]): Promise<void> {
-    const outcomes: CommandOutcome[] = [];
-    let effects: Effect[] = [];
-    await this.store.transaction(async (txn) => {
+  /** Applies the commands in one transaction and commits it (not yet durable). */
+  private async commitBatch(items: Pending[]): Promise<Committed<{ outcomes: CommandOutcome[]; effects: Effect[] }>> {
+    return this.store.commit(async (txn) => {
+      const outcomes: CommandOutcome[] = [];
       const batch = new Batch(txn, this.deps);
       for (const item of items) outcomes.push(await this.apply(batch, item.cmd));
       await batch.flush();
-      effects = batch.effects;
       this.faults.reach("batch-applied");
+      return { outcomes, effects: batch.effects };
     });
+  }
+
+  /** Once the commit is durable: runs its effects, then resolves the submitters; if it cannot be, rejects them. */
+  private finishWhenDurable(items: Pending[], committed: Committed<{ outcomes: CommandOutcome[]; effects: Effect[] }>): Promise<void> {
+    return committed.durable.then(
+      () => this.finish(items, committed.result.outcomes, committed.result.effects),
+      (err: unknown) => {
+        for (const item of items) item.reject(err);
+      },
+    );
+  }
+
+  private finish(items: Pending[], outcomes: CommandOutcome[], effects: Effect[]): void {
     this.batches++;
     this.faults.reach("batch-committed");
     for (const effect of effects) {

@@ -58,9 +58,28 @@ export interface PartitionTxn {
   expiredInvocations(now: number, limit: number): Promise<string[]>;
 }
 
+/** A committed transaction: its result, and when it is on stable storage. */
+export interface Committed<T> {
+  readonly result: T;
+  /** Resolves once the commit is durable; rejects if it cannot be made durable (then nothing may act on it). */
+  readonly durable: Promise<void>;
+}
+
 export interface Store {
   /** Runs `fn` in one transaction and commits it durably. If `fn` throws, nothing is written. */
   transaction<T>(fn: (txn: PartitionTxn) => Promise<T>): Promise<T>;
+
+  /**
+   * Runs `fn` in one transaction and resolves as soon as it committed, so the next transaction can run while
+   * this one is made durable. Nothing the transaction wrote may be acted upon before `durable` resolves.
+   */
+  commit<T>(fn: (txn: PartitionTxn) => Promise<T>): Promise<Committed<T>>;
+
+  /**
+   * Resolves once everything committed so far is durable (at once when it already is). Reads outside
+   * transactions can see commits that are not durable yet: whoever hands such data on waits for this first.
+   */
+  durableBarrier(): Promise<void>;
 
   /** Committed reads outside the partition loop (the invoker reads a journal to start an attempt). */
   readInvocation(id: string): Promise<InvocationRecord | undefined>;

@@ -24,6 +24,31 @@ export function transactionCases(ctx: ContractContext): void {
     assert.equal(await ctx.store().transaction(async () => 42), 42);
   });
 
+  test("commit resolves with fn's result once committed; durable and durableBarrier then resolve", async () => {
+    const store = ctx.store();
+    const committed = await store.commit(async (t) => {
+      await t.putInvocation(invocation({ id: "inv_commit" }));
+      return "done";
+    });
+    assert.equal(committed.result, "done");
+    assert.ok(await store.readInvocation("inv_commit"), "committed data is readable before it is known durable");
+    await committed.durable;
+    await store.durableBarrier();
+    await store.durableBarrier();
+  });
+
+  test("commit whose fn throws rejects and writes nothing", async () => {
+    const store = ctx.store();
+    await assert.rejects(
+      store.commit(async (t) => {
+        await t.putInvocation(invocation({ id: "inv_commit_rb" }));
+        throw new Error("nope");
+      }),
+      /nope/,
+    );
+    assert.equal(await store.readInvocation("inv_commit_rb"), undefined);
+  });
+
   test("a transaction whose fn throws leaves nothing behind and rejects with that error", async () => {
     const store = ctx.store();
     const boom = new Error("boom");

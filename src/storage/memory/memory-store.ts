@@ -5,7 +5,7 @@
 // - A transaction works on copies of the tables and swaps them in on commit; a throw leaves the store untouched.
 // - Nothing is durable: a "crash" loses everything, which is why crash tests use the sqlite adapter.
 
-import type { PartitionTxn, Store } from "../api/store.ts";
+import type { Committed, PartitionTxn, Store } from "../api/store.ts";
 import type { Callback, DeploymentRecord, InvocationRecord, JournalEntry, PromiseResult, ServiceRecord, TimerRecord } from "../api/records.ts";
 import { WriteMutex } from "../api/write-mutex.ts";
 
@@ -67,6 +67,14 @@ export class MemoryStore implements Store {
       this.tables = work;
       return result;
     });
+  }
+
+  async commit<T>(fn: (txn: PartitionTxn) => Promise<T>): Promise<Committed<T>> {
+    return { result: await this.transaction(fn), durable: Promise.resolve() };
+  }
+
+  durableBarrier(): Promise<void> {
+    return Promise.resolve();
   }
 
   async readInvocation(id: string) {

@@ -5,12 +5,14 @@
 //   another write. Reads outside transactions use a second, read-only connection that sees committed data only.
 // - WAL mode. With `fsync` on (the default), every write operation resolves only after the WAL is synced
 //   (`WalSync`: an fdatasync off the event loop, shared by concurrent commits); with it off, nothing is synced.
+//   `commit` resolves at COMMIT and hands out the sync as `durable`, so the next transaction can overlap it.
+// - `commits` counts COMMITs, `durableCommits` the ones known synced; `durableBarrier` compares the two.
 // - Partition keys are u64; SQLite integers are signed, so they are stored as the same 64 bits read signed.
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync, accessSync, constants } from "node:fs";
 import { join } from "node:path";
-import type { PartitionTxn, Store } from "../api/store.ts";
+import type { Committed, PartitionTxn, Store } from "../api/store.ts";
 import type {
   Callback,
   DeploymentRecord,
@@ -47,6 +49,8 @@ export class SqliteStore implements Store {
   private readonly stmts = new Map<string, StatementSync>();
   private readonly readerStmts = new Map<string, StatementSync>();
   private readonly txn: PartitionTxn;
+  private commits = 0;
+  private durableCommits = 0;
 
   constructor(options: SqliteStoreOptions) {
     try {
@@ -115,6 +119,7 @@ export class SqliteStore implements Store {
     try {
       const result = await body();
       this.db.exec("COMMIT");
+      this.commits++;
       return result;
     } catch (err) {
       this.rollback();
@@ -141,19 +146,39 @@ export class SqliteStore implements Store {
   }
 
   async transaction<T>(fn: (txn: PartitionTxn) => Promise<T>): Promise<T> {
+    const { result, durable } = await this.commit(fn);
+    await durable;
+    return result;
+  }
+
+  async commit<T>(fn: (txn: PartitionTxn) => Promise<T>): Promise<Committed<T>> {
     let result: T;
     try {
       result = await this.mutex.run(() => this.inTransaction(() => fn(this.txn)));
-      await this.durable();
     } catch (err) {
       throw asStorageError(err);
     }
-    return result;
+    const durable = this.durable().catch((err: unknown) => {
+      throw asStorageError(err);
+    });
+    durable.catch(() => undefined); // the caller handles it; never an unhandled rejection meanwhile
+    return { result, durable };
+  }
+
+  durableBarrier(): Promise<void> {
+    return this.durableCommits >= this.commits ? Promise.resolve() : this.durable();
   }
 
   /** Resolves once everything committed so far is on stable storage. */
   private durable(): Promise<void> {
-    return this.walSync ? this.walSync.sync() : Promise.resolve();
+    if (!this.walSync) {
+      this.durableCommits = this.commits;
+      return Promise.resolve();
+    }
+    const target = this.commits;
+    return this.walSync.sync().then(() => {
+      if (target > this.durableCommits) this.durableCommits = target;
+    });
   }
 
   /** fdatasync calls made so far (0 with fsync off). */
@@ -347,6 +372,7 @@ export class SqliteStore implements Store {
   async putDeployment(d: DeploymentRecord): Promise<void> {
     await this.mutex.run(async () => {
       this.st("INSERT INTO deployments (id, record) VALUES (?, ?) ON CONFLICT DO UPDATE SET record = excluded.record").run(d.id, JSON.stringify(d));
+      this.commits++;
     });
     await this.durable();
   }
@@ -354,6 +380,7 @@ export class SqliteStore implements Store {
   async deleteDeployment(id: string): Promise<void> {
     await this.mutex.run(async () => {
       this.st("DELETE FROM deployments WHERE id = ?").run(id);
+      this.commits++;
     });
     await this.durable();
   }
