@@ -24,11 +24,9 @@ export const INVOCATION_UUID_BYTES = 16;
 export const DEPLOYMENT_ID_BYTES = 16;
 
 export const MAX_PARTITION_KEY = (1n << 64n) - 1n;
-const MAX_U128 = (1n << 128n) - 1n;
 const MAX_U32 = 0xffff_ffff;
 
 const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const DIGIT_VALUE = new Map<string, bigint>([...ALPHABET].map((c, i) => [c, BigInt(i)]));
 const WIDTH_U64 = 11; // ceil(64 / 6)
 const WIDTH_U128 = 22; // ceil(128 / 6)
 const CODEC_VERSION = "1";
@@ -46,40 +44,54 @@ const TYPE_MISMATCH = "id doesn't match the expected type";
 // ---------------------------------------------------------------------------------------------
 // base62 / byte helpers
 
-function readUintLE(bytes: Uint8Array): bigint {
-  let value = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i] ?? 0);
-  return value;
+// Numbers are handled as 32-bit limbs in plain doubles (no BigInt): a limb times 62 plus a carry stays far below
+// 2^53, so every step is exact. Limbs are little-endian: limbs[0] holds bytes 0..3.
+
+const DIGIT_OF = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) DIGIT_OF[ALPHABET.charCodeAt(i)] = i;
+const LIMB = 0x1_0000_0000;
+
+/** base62 (most significant digit first, "0"-padded to `width`) of `bytes` read as a little-endian number. */
+function base62EncodeLE(bytes: Uint8Array, width: number): string {
+  const n = bytes.length >> 2;
+  const limbs = new Array<number>(n);
+  for (let i = 0; i < n; i++) limbs[i] = (bytes[4 * i]! | (bytes[4 * i + 1]! << 8) | (bytes[4 * i + 2]! << 16) | (bytes[4 * i + 3]! << 24)) >>> 0;
+  const digits = new Array<string>(width);
+  for (let d = width - 1; d >= 0; d--) {
+    let rem = 0;
+    for (let i = n - 1; i >= 0; i--) {
+      const cur = rem * LIMB + limbs[i]!;
+      limbs[i] = Math.floor(cur / 62);
+      rem = cur - limbs[i]! * 62;
+    }
+    digits[d] = ALPHABET[rem]!;
+  }
+  for (let i = 0; i < n; i++) if (limbs[i] !== 0) throw new RangeError(`value does not fit in ${width} base62 digits`);
+  return digits.join("");
 }
 
-function writeUintLE(value: bigint, out: Uint8Array): void {
-  let v = value;
-  for (let i = 0; i < out.length; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
+/** The inverse of base62EncodeLE into `out` (its length fixes the maximum); InvalidIdError when malformed. */
+function base62DecodeLE(text: string, out: Uint8Array): void {
+  const n = out.length >> 2;
+  const limbs = new Array<number>(n).fill(0);
+  for (let c = 0; c < text.length; c++) {
+    const code = text.charCodeAt(c);
+    let carry = code < 128 ? DIGIT_OF[code]! : -1;
+    if (carry < 0) throw new InvalidIdError(BAD_BASE62);
+    for (let i = 0; i < n; i++) {
+      const v = limbs[i]! * 62 + carry;
+      carry = Math.floor(v / LIMB);
+      limbs[i] = v - carry * LIMB;
+    }
+    if (carry !== 0) throw new InvalidIdError(BAD_BASE62);
   }
-}
-
-function base62Encode(value: bigint, width: number): string {
-  let digits = "";
-  let v = value;
-  while (v > 0n) {
-    digits = ALPHABET[Number(v % 62n)] + digits;
-    v /= 62n;
+  for (let i = 0; i < n; i++) {
+    const v = limbs[i]!;
+    out[4 * i] = v & 0xff;
+    out[4 * i + 1] = (v >>> 8) & 0xff;
+    out[4 * i + 2] = (v >>> 16) & 0xff;
+    out[4 * i + 3] = (v >>> 24) & 0xff;
   }
-  if (digits.length > width) throw new RangeError(`value does not fit in ${width} base62 digits`);
-  return digits.padStart(width, "0");
-}
-
-function base62Decode(text: string, max: bigint): bigint {
-  let value = 0n;
-  for (const c of text) {
-    const d = DIGIT_VALUE.get(c);
-    if (d === undefined) throw new InvalidIdError(BAD_BASE62);
-    value = value * 62n + d;
-  }
-  if (value > max) throw new InvalidIdError(BAD_BASE62);
-  return value;
 }
 
 /** Splits "<type>_<version><payload>" and checks type, version and payload length. */
@@ -119,19 +131,15 @@ export type InvocationId = Buffer;
 /** Formats 24 raw bytes as `inv_1…` (38 characters). */
 export function encodeInvocationId(raw: Uint8Array): string {
   checkLength(raw, INVOCATION_ID_BYTES, "invocation id");
-  const key = readUintLE(raw.subarray(0, PARTITION_KEY_BYTES));
-  const uuid = readUintLE(raw.subarray(PARTITION_KEY_BYTES));
-  return `inv_${CODEC_VERSION}${base62Encode(key, WIDTH_U64)}${base62Encode(uuid, WIDTH_U128)}`;
+  return `inv_${CODEC_VERSION}${base62EncodeLE(raw.subarray(0, PARTITION_KEY_BYTES), WIDTH_U64)}${base62EncodeLE(raw.subarray(PARTITION_KEY_BYTES), WIDTH_U128)}`;
 }
 
 /** Parses an `inv_1…` string into its 24 raw bytes; throws InvalidIdError when malformed. */
 export function parseInvocationId(text: string): InvocationId {
   const payload = resourcePayload(text, "inv", WIDTH_U64 + WIDTH_U128);
-  const key = base62Decode(payload.slice(0, WIDTH_U64), MAX_PARTITION_KEY);
-  const uuid = base62Decode(payload.slice(WIDTH_U64), MAX_U128);
   const raw = Buffer.alloc(INVOCATION_ID_BYTES);
-  writeUintLE(key, raw.subarray(0, PARTITION_KEY_BYTES));
-  writeUintLE(uuid, raw.subarray(PARTITION_KEY_BYTES));
+  base62DecodeLE(payload.slice(0, WIDTH_U64), raw.subarray(0, PARTITION_KEY_BYTES));
+  base62DecodeLE(payload.slice(WIDTH_U64), raw.subarray(PARTITION_KEY_BYTES));
   return raw;
 }
 
@@ -201,14 +209,14 @@ export function partitionKeyForKey(key: string): bigint {
 /** Formats 16 raw bytes as `dp_1…` (26 characters), e.g. `dp_149C9ia9wAS9AYMwDmuUS09`. */
 export function encodeDeploymentId(raw16: Uint8Array): string {
   checkLength(raw16, DEPLOYMENT_ID_BYTES, "deployment id");
-  return `dp_${CODEC_VERSION}${base62Encode(readUintLE(raw16), WIDTH_U128)}`;
+  return `dp_${CODEC_VERSION}${base62EncodeLE(raw16, WIDTH_U128)}`;
 }
 
 /** Parses a `dp_1…` string into its 16 raw bytes; throws InvalidIdError when malformed. */
 export function parseDeploymentId(text: string): Buffer {
   const payload = resourcePayload(text, "dp", WIDTH_U128);
   const raw = Buffer.alloc(DEPLOYMENT_ID_BYTES);
-  writeUintLE(base62Decode(payload, MAX_U128), raw);
+  base62DecodeLE(payload, raw);
   return raw;
 }
 
