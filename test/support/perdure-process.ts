@@ -9,7 +9,7 @@ import { makeTempDir, removeTempDir } from "./temp-dir.ts";
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Node flags perdure is started with by `npm start` and the `perdure` bin (see package.json). */
-export const PERDURE_NODE_FLAGS = ["--max-semi-space-size=8"];
+export const PERDURE_NODE_FLAGS = ["--max-semi-space-size=8", "--max-old-space-size=256"];
 
 export type PerdureOptions = {
   /** Data dir to use; default a fresh temp dir (removed by dispose()). */
