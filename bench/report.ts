@@ -79,6 +79,15 @@ function markdown(results: Results): string {
         "those figures are understated (throughput, latency) and the ratios uncertain; rerun on a quiet machine or with more --rounds.",
     );
   }
+  const first = results.firstStartMs ?? {};
+  if (Object.keys(first).length > 0) {
+    lines.push(
+      "",
+      `First start after install (before the measured runs; perdure's compile cache and the reference binary's pages still cold): ${Object.entries(first)
+        .map(([k, v]) => `${k} ${fmt(v)} ms`)
+        .join(", ")}. The startup column is of the later starts, one per run.`,
+    );
+  }
   if (sdkCeiling) {
     const c = sdkCeiling;
     lines.push(

@@ -79,6 +79,7 @@ export function buildResults(
   sdkCeiling: CeilingRecord | undefined,
   syncMethod: string,
   date = new Date().toISOString(),
+  firstStartMs: Partial<Record<ServerKind, number>> = {},
 ) {
   const summary: Summary[] = o.scenarios.map((name) => {
     const s: Summary = { scenario: name };
@@ -89,7 +90,7 @@ export function buildResults(
     return s;
   });
   const durability =
-    `perdure with fsync on (its default: SQLite WAL, synchronous=FULL, every commit fsynced before effects run${o.perdureArgs.length ? `; extra args ${o.perdureArgs.join(" ")}` : ""}); ` +
+    `perdure with fsync on (its default: SQLite WAL with an fdatasync of the WAL after each commit, group-committed, before the batch's effects run${o.perdureArgs.length ? `; extra args ${o.perdureArgs.join(" ")}` : ""}); ` +
     "Restate with its defaults (no durability settings changed: its Bifrost log writes RocksDB write batches with sync=true, " +
     "rocksdb-disable-wal-fsync=false, before acknowledging; the partition store relies on the log). Both fsync before a result or 202 is returned.";
   return {
@@ -103,6 +104,7 @@ export function buildResults(
     runs,
     failures,
     sdkCeiling,
+    firstStartMs,
   };
 }
 

@@ -27,12 +27,14 @@ import { buildResults, resultsPath, type Failure, type Results } from "./results
 import { RunError, runOne, type RunRecord } from "./run-one.ts";
 import { SCENARIO_DEFS } from "./scenarios.ts";
 import { sdkCeilingRun, startSdk, type CeilingRecord } from "./sdk-process.ts";
+import { disposeServer, startServer } from "./server-under-test.ts";
+import type { ServerKind } from "./options.ts";
 
 /** --report: re-aggregates and re-renders an earlier results file (JSON updated in place, Markdown rewritten). */
 function rerender(file: string, aggregateMode: Options["aggregate"]): void {
   const saved = JSON.parse(readFileSync(file, "utf8")) as Results;
   const o: Options = { ...saved.options, aggregate: aggregateMode, report: undefined };
-  const results = buildResults(o, saved.machine, saved.runs, saved.failures ?? [], saved.sdkCeiling, saved.syncMethod, saved.date);
+  const results = buildResults(o, saved.machine, saved.runs, saved.failures ?? [], saved.sdkCeiling, saved.syncMethod, saved.date, saved.firstStartMs);
   const base = file.replace(/\.json$/, "");
   const md = writeReport(base, results);
   console.log(md);
@@ -53,6 +55,15 @@ async function main(): Promise<void> {
     `bench: ${machine.cores} cores ${machine.cpuModel}; fdatasync p50 ${fmt(machine.fdatasync4kOverwrite.p50Us)} µs, append+fsync p50 ${fmt(machine.fsync4kAppend.p50Us)} µs; scenarios ${o.scenarios.join(",")}; ` +
       `${o.durationS} s + ${o.warmupS} s warm-up; ${o.connections} connections; fsync counting: ${syncMode}`,
   );
+  // One throwaway start per server first: its time is the first start after install (perdure's compile cache and
+  // the reference's binary still cold); every measured run then starts as a server does on its next start.
+  const firstStartMs: Partial<Record<ServerKind, number>> = {};
+  for (const kind of o.servers) {
+    const s = await startServer(kind, o);
+    firstStartMs[kind] = s.startupMs;
+    await disposeServer(s);
+  }
+  console.error(`bench: first start ${o.servers.map((k) => `${k} ${fmt(firstStartMs[k])} ms`).join(", ")}`);
   const sdk = await startSdk();
   const runs: RunRecord[] = [];
   const failures: Failure[] = [];
@@ -94,7 +105,7 @@ async function main(): Promise<void> {
   } finally {
     await sdk.child.stop();
   }
-  const results = buildResults(o, machine, runs, failures, sdkCeiling, syncMethod);
+  const results = buildResults(o, machine, runs, failures, sdkCeiling, syncMethod, undefined, firstStartMs);
   mkdirSync(o.outDir, { recursive: true });
   const base = resultsPath(o);
   const md = writeReport(base, results);
