@@ -59,8 +59,10 @@ export async function startPerdure(opts: PerdureOptions = {}): Promise<PerdurePr
   const ingressUrl = `http://127.0.0.1:${ingressPort}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const args = [
-    // The same V8 setting `npm start` and the `perdure` command use (a small young generation).
+    // The same V8 settings `npm start` and the `perdure` command use (young generation, heap cap), then any
+    // extra Node flags for experiments (env PERDURE_EXTRA_NODE_FLAGS, space-separated; later flags win).
     ...PERDURE_NODE_FLAGS,
+    ...(process.env.PERDURE_EXTRA_NODE_FLAGS ?? "").split(" ").filter((f) => f !== ""),
     opts.entry ?? "src/main.ts",
     "--ingress-port",
     String(ingressPort),
