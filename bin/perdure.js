@@ -4,4 +4,4 @@
 // V8 then collects the old generation before it grows; payloads live outside that heap) keep the resident size
 // near 130 MB under load at the same speed. Raise the cap for very large backlogs:
 // `node --max-old-space-size=1024 node_modules/perdure/bin/perdure.js`.
-import "../src/main.ts";
+import "../src/main.js";

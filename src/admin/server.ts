@@ -6,7 +6,8 @@
 // - Errors: application errors are JSON `{"message","restate_code"}`; request-extraction errors are plain
 //   text (400/415/422); unknown paths are 404 with an empty body, as the reference does.
 
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { http } from "../core/node-http.ts";
 import { gzipSync } from "node:zlib";
 import type { Registry } from "../deployments/registry.ts";
 import { RegistrationConflict } from "../deployments/registry.ts";
@@ -48,7 +49,7 @@ class HttpError extends Error {
 const MAX_ADMIN_BODY = 10 * 1024 * 1024;
 
 export class AdminServer {
-  readonly server: http.Server;
+  readonly server: Server;
   private readonly deps: AdminDeps;
 
   constructor(deps: AdminDeps) {

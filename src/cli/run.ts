@@ -1,4 +1,4 @@
-// The `perdure` command (entered through src/main.ts): parses flags and environment, starts the server, and stops it cleanly on SIGTERM or
+// The `perdure` command (entered through src/main.js): parses flags and environment, starts the server, and stops it cleanly on SIGTERM or
 // SIGINT (stop accepting, finish the commit in progress, exit 0). Exit codes: 0 ok, 1 runtime failure,
 // 2 bad configuration.
 

@@ -7,7 +7,7 @@
 // - Every stream reports exactly one of `end` or `error` to its listener.
 
 import http2 from "node:http2";
-import http from "node:http";
+import { http } from "../core/node-http.ts";
 import https from "node:https";
 import type { RequestSigner } from "./request-identity.ts";
 

@@ -6,7 +6,8 @@
 // - A call is answered only from a committed result; a send is acknowledged (202) only after the invocation is
 //   committed.
 
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { http } from "../core/node-http.ts";
 import type { Registry } from "../deployments/registry.ts";
 import type { PartitionProcessor } from "../partition/processor.ts";
 import type { ResultWaiters } from "../partition/result-waiters.ts";
@@ -43,7 +44,7 @@ const STRIPPED_HEADERS = new Set([
 ]);
 
 export class IngressServer {
-  readonly server: http.Server;
+  readonly server: Server;
   private readonly deps: IngressDeps;
 
   constructor(deps: IngressDeps) {
@@ -313,7 +314,7 @@ export function writeResponse(req: IncomingMessage, res: ServerResponse, respons
   res.end(result.value);
 }
 
-export function listen(server: http.Server, port: number, host?: string): Promise<void> {
+export function listen(server: Server, port: number, host?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once("error", onError);

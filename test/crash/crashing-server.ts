@@ -53,7 +53,7 @@ export class CrashingServer {
   private async launch(more: readonly string[]): Promise<ManagedChild> {
     this.runs++;
     const args = [
-      "src/main.ts",
+      "src/main.js",
       "--ingress-port",
       String(this.ingressPort),
       "--admin-port",

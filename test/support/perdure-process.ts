@@ -1,4 +1,4 @@
-// Starts perdure (src/main.ts) as a child process on free ports with its own data dir, waits until
+// Starts perdure (src/main.js) as a child process on free ports with its own data dir, waits until
 // its admin /health and ingress /restate/health answer, and lets a test stop, kill and restart it
 // on the same data dir and ports (crash/recovery tests).
 import { fileURLToPath } from "node:url";
@@ -23,7 +23,7 @@ export type PerdureOptions = {
   adminPort?: number;
   /** How long to wait for readiness; default 15 s. */
   readyTimeoutMs?: number;
-  /** Script to run, relative to the repo root (or absolute); default src/main.ts. */
+  /** Script to run, relative to the repo root (or absolute); default src/main.js. */
   entry?: string;
 };
 
@@ -63,7 +63,7 @@ export async function startPerdure(opts: PerdureOptions = {}): Promise<PerdurePr
     // extra Node flags for experiments (env PERDURE_EXTRA_NODE_FLAGS, space-separated; later flags win).
     ...PERDURE_NODE_FLAGS,
     ...(process.env.PERDURE_EXTRA_NODE_FLAGS ?? "").split(" ").filter((f) => f !== ""),
-    opts.entry ?? "src/main.ts",
+    opts.entry ?? "src/main.js",
     "--ingress-port",
     String(ingressPort),
     "--admin-port",
