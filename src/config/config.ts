@@ -38,7 +38,7 @@ export const DEFAULTS: Config = Object.freeze({
   requestIdentityKeyFile: undefined,
   testFaultPoint: undefined,
   maxBacklog: 20_000,
-  maxConcurrentAttempts: 2_000,
+  maxConcurrentAttempts: 1_000, // as the reference invoker's concurrent-invocations limit
 });
 
 export class ConfigError extends Error {}
@@ -62,7 +62,7 @@ export const OPTIONS: readonly Option[] = [
   { flag: "--request-identity-key-file", env: "PERDURE_REQUEST_IDENTITY_KEY_FILE", key: "requestIdentityKeyFile", kind: "string", help: "Ed25519 private key (PEM) to sign requests to endpoints" },
   { flag: "--test-fault-point", env: "PERDURE_TEST_FAULT_POINT", key: "testFaultPoint", kind: "fault", help: "tests only: crash at batch-applied@N or batch-committed@N" },
   { flag: "--max-backlog", env: "PERDURE_MAX_BACKLOG", key: "maxBacklog", kind: "size", help: "waiting commands beyond which new invocations get 503 (default 20000)" },
-  { flag: "--max-concurrent-attempts", env: "PERDURE_MAX_CONCURRENT_ATTEMPTS", key: "maxConcurrentAttempts", kind: "size", help: "attempts running at once; more wait (default 2000)" },
+  { flag: "--max-concurrent-attempts", env: "PERDURE_MAX_CONCURRENT_ATTEMPTS", key: "maxConcurrentAttempts", kind: "size", help: "attempts running at once; more wait (default 1000)" },
   { flag: "--request-size-limit", env: "PERDURE_REQUEST_SIZE_LIMIT", key: "requestSizeLimit", kind: "size", help: "largest request body in bytes (default 33554432)" },
 ];
 
