@@ -34,8 +34,20 @@ diff("q.setup", "requests whose traces the queries read", async (s) => ({
   greet: await post(s, "/Greeter/greet", { name: "q" }),
   wf: await post(s, "/Signup/qdw/run/send", "in"),
   confirm: await post(s, "/Signup/qdw/confirm", "yes"),
-  attach: await s.ingress("/restate/workflow/Signup/qdw/attach"),
+  // Wait until the run finished (an attach would answer with or without idempotency-expires depending on whether
+  // the run completed before it arrived), then read its output: the same on both servers.
+  output: await completedOutput(s, "/restate/workflow/Signup/qdw/output"),
 }));
+
+/** Polls an output path until it answers 200 (at most 10 s) and returns that answer. */
+async function completedOutput(s: Side, path: string): Promise<Exchange> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const res = await s.ingress(path);
+    if (res.status === 200 || Date.now() > deadline) return res;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 diff("q.state", "state of two object keys", (s) =>
   query(s, "SELECT service_name, service_key, key, value_utf8, value FROM state WHERE service_name = 'Counter' AND service_key IN ('qd1', 'qd2') ORDER BY service_key, key"),
