@@ -77,9 +77,8 @@ export class Batch {
   async remove(id: string): Promise<void> {
     this.cache.set(id, null);
     this.dirty.delete(id);
-    this.journals.delete(id);
     await this.txn.deleteInvocation(id);
-    await this.txn.deleteJournal(id);
+    await this.deleteJournal(id);
     await this.txn.deleteTimersOf(id);
   }
 
