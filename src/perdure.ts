@@ -74,7 +74,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
       }
     });
   };
-  const invoker = new Invoker({ store, registry, client, clock, submit, log: (level, m) => logger.log(level, m), maxConcurrentAttempts: config.maxConcurrentAttempts });
+  const invoker = new Invoker({ store, registry, client, clock, submit, log: (level, m) => logger.log(level, m), maxConcurrentAttempts: config.maxConcurrentAttempts, maxFreshAttempts: config.maxFreshAttempts });
   const timers = new TimerQueue(clock, (timer) => submit({ kind: "timer-fired", timer }));
   const dispatch = (effect: Effect): void => {
     switch (effect.kind) {

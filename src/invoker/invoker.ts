@@ -6,6 +6,11 @@
 // - The journal and state an attempt sends are committed and durable: read from storage after the partition committed
 //   the start, or (record and journal) the snapshot the committed batch handed over, so they include every entry
 //   the attempt must replay.
+// - Admission: at most `maxConcurrentAttempts` attempts hold a slot; of those, at most `maxFreshAttempts` may have
+//   been launched within the last `freshWindowMs`. A burst of new invocations thus opens a bounded number of
+//   streams at a time (short queues in the endpoint, low latency for everything else), while an attempt that
+//   runs longer than the window (slow `ctx.run`, long sleeps) stops counting against the burst bound. Waiting
+//   attempts launch in arrival order.
 
 import type { Store } from "../storage/api/store.ts";
 import type { Registry } from "../deployments/registry.ts";
@@ -25,17 +30,42 @@ export interface InvokerDeps {
   readonly log: (level: "info" | "warn" | "error", message: string) => void;
   /** Attempts running at once; further attempts wait, in order, for a free slot (bounds memory). */
   readonly maxConcurrentAttempts?: number;
+  /** Attempts launched within the last `freshWindowMs` running at once (bounds bursts). */
+  readonly maxFreshAttempts?: number;
+  /** How long a launched attempt counts as fresh (default 250 ms). */
+  readonly freshWindowMs?: number;
+}
+
+/** Waiting attempts that keep the snapshot of their start (about 1 KiB each); later ones read it back at launch. */
+const MAX_WAITING_SNAPSHOTS = 1_000;
+
+/** A launched attempt that may still count as fresh. */
+interface Launch {
+  readonly attempt: Attempt;
+  readonly at: number;
 }
 
 export class Invoker {
   private readonly attempts = new Map<string, Attempt>();
-  /** Attempts waiting for a slot, in arrival order. */
-  private readonly waiting = new Map<string, Attempt>();
+  /** Attempts waiting for a slot, in arrival order, with the snapshot their start carried (if any). */
+  private readonly waiting = new Map<string, { readonly attempt: Attempt; readonly snapshot: AttemptSnapshot | undefined }>();
   private running = 0;
+  /** Launches in launch order; those older than the window are dropped from the front when admitting. */
+  private launches: Launch[] = [];
+  private launchesHead = 0;
+  /** Attempts in `launches` that are still running (removed when they end or age out). */
+  private readonly fresh = new Set<Attempt>();
+  private recheck: NodeJS.Timeout | undefined;
   private readonly deps: InvokerDeps;
+  private readonly maxRunning: number;
+  private readonly maxFresh: number;
+  private readonly freshWindowMs: number;
 
   constructor(deps: InvokerDeps) {
     this.deps = deps;
+    this.maxRunning = deps.maxConcurrentAttempts ?? Infinity;
+    this.maxFresh = deps.maxFreshAttempts ?? Infinity;
+    this.freshWindowMs = deps.freshWindowMs ?? 250;
   }
 
   get activeAttempts(): number {
@@ -55,16 +85,68 @@ export class Invoker {
       (a) => this.release(a),
     );
     this.attempts.set(invocationId, attempt);
-    if (this.running >= (this.deps.maxConcurrentAttempts ?? Infinity)) {
-      // It may wait long: by its launch the committed journal can have grown, so it reads it then.
-      this.waiting.set(invocationId, attempt);
+    if (this.waiting.size > 0 || !this.admits()) {
+      // The snapshot stays valid while it waits: notifications appended meanwhile are pushed to the attempt,
+      // which holds them until its stream opens, and a kill or a newer epoch aborts it. Beyond a bounded number
+      // of waiting attempts the snapshot is dropped (memory) and read back at launch.
+      this.waiting.set(invocationId, { attempt, snapshot: this.waiting.size < MAX_WAITING_SNAPSHOTS ? snapshot : undefined });
+      this.scheduleRecheck();
       return;
     }
     this.launch(attempt, snapshot);
   }
 
+  /** Whether one more attempt may launch now. */
+  private admits(): boolean {
+    if (this.running >= this.maxRunning) return false;
+    if (this.fresh.size < this.maxFresh) return true;
+    this.ageOut();
+    return this.fresh.size < this.maxFresh;
+  }
+
+  /** Drops launches older than the window from the front; they no longer count as fresh. */
+  private ageOut(): void {
+    const horizon = this.deps.clock.now() - this.freshWindowMs;
+    while (this.launchesHead < this.launches.length && this.launches[this.launchesHead]!.at <= horizon) {
+      this.fresh.delete(this.launches[this.launchesHead]!.attempt);
+      this.launchesHead++;
+    }
+    if (this.launchesHead > 1024 && this.launchesHead * 2 > this.launches.length) {
+      this.launches = this.launches.slice(this.launchesHead);
+      this.launchesHead = 0;
+    }
+  }
+
+  /** Launches waiting attempts while admission allows. */
+  private drainWaiting(): void {
+    while (this.waiting.size > 0 && this.admits()) {
+      const next = this.waiting.values().next().value!;
+      this.waiting.delete(next.attempt.invocationId);
+      this.launch(next.attempt, next.snapshot);
+    }
+    this.scheduleRecheck();
+  }
+
+  /** While attempts wait only because of the fresh bound, look again when the oldest fresh launch ages out. */
+  private scheduleRecheck(): void {
+    if (this.recheck || this.waiting.size === 0 || this.running >= this.maxRunning) return;
+    const oldest = this.launches[this.launchesHead];
+    if (!oldest) return;
+    const delay = Math.max(1, oldest.at + this.freshWindowMs - this.deps.clock.now() + 1);
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      this.drainWaiting();
+    }, delay);
+    this.recheck.unref();
+  }
+
   private launch(attempt: Attempt, snapshot?: AttemptSnapshot): void {
     this.running++;
+    if (this.maxFresh !== Infinity) {
+      this.ageOut();
+      this.fresh.add(attempt);
+      this.launches.push({ attempt, at: this.deps.clock.now() });
+    }
     void this.prepare(attempt, snapshot).catch((err: unknown) => {
       this.deps.log("error", `could not start attempt of ${attempt.invocationId}: ${(err as Error).stack ?? String(err)}`);
       attempt.abort();
@@ -81,16 +163,13 @@ export class Invoker {
   /** An attempt ended: free its slot (if it had one) and start the next waiting attempt. */
   private release(a: Attempt): void {
     if (this.attempts.get(a.invocationId) === a) this.attempts.delete(a.invocationId);
-    if (this.waiting.get(a.invocationId) === a) {
+    if (this.waiting.get(a.invocationId)?.attempt === a) {
       this.waiting.delete(a.invocationId);
       return;
     }
     this.running--;
-    const next = this.waiting.values().next();
-    if (!next.done) {
-      this.waiting.delete(next.value.invocationId);
-      this.launch(next.value);
-    }
+    this.fresh.delete(a);
+    this.drainWaiting();
   }
 
   push(invocationId: string, epoch: number, journalIndex: number | undefined, frame: Buffer): void {
@@ -105,6 +184,8 @@ export class Invoker {
 
   close(): void {
     this.waiting.clear();
+    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck = undefined;
     for (const a of [...this.attempts.values()]) a.abort();
     this.attempts.clear();
   }

@@ -1,5 +1,5 @@
 // Bounds that keep memory in check under overload: attempts beyond the concurrency limit wait for a slot and
-// still complete; new invocations beyond the backlog limit are refused with 503 and Retry-After, and change
+// still complete; bursts are staggered by the fresh-attempt bound; new invocations beyond the backlog limit are refused with 503 and Retry-After, and change
 // nothing.
 
 import { test } from "node:test";
@@ -15,6 +15,20 @@ test("attempts beyond the concurrency limit wait for a slot and all complete", a
   for (const c of calls) assert.equal(c.status, 200, c.text);
   // One slot: the three handlers ran one after the other (each keeps its stream while it sleeps).
   assert.ok(Date.now() - started >= 850, `three 300 ms sleeps through one slot took ${Date.now() - started} ms`);
+});
+
+test("the fresh-attempt bound staggers a burst but does not hold new attempts behind long-running ones", async (t) => {
+  const env = await startE2e({ config: { maxFreshAttempts: 1 } });
+  t.after(() => env.close());
+  const started = Date.now();
+  const calls = await Promise.all([1, 2, 3].map(() => http(`${env.ingress}/Greeter/sleep`, { json: { ms: 1000 } })));
+  for (const c of calls) assert.equal(c.status, 200, c.text);
+  const took = Date.now() - started;
+  // One fresh attempt at a time: each launch waits until the previous one is 250 ms old, so the third sleep
+  // starts at least 500 ms after the first and ends no earlier than 1500 ms.
+  assert.ok(took >= 1450, `three 1 s sleeps with one fresh slot took ${took} ms; the launches were not staggered`);
+  // A running attempt older than the window no longer holds the bound: the sleeps overlap (serially: 3 s).
+  assert.ok(took < 2900, `three 1 s sleeps with one fresh slot took ${took} ms; they ran one after the other`);
 });
 
 test("beyond the backlog limit new invocations get 503 with Retry-After, the accepted ones complete", async (t) => {
