@@ -2,11 +2,11 @@
 // Invariants: pure and deterministic across processes, machines and releases — partition keys
 // are derived from these values and persisted, so the algorithm must never change.
 // Strings are hashed as their UTF-8 bytes.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
-/** SHA-256 of `data` (strings as UTF-8). */
+/** SHA-256 of `data` (strings as UTF-8). One-shot: no Hash object per call. */
 export function sha256(data: string | Uint8Array): Buffer {
-  return createHash("sha256").update(data).digest();
+  return hash("sha256", data, "buffer");
 }
 
 /**
@@ -14,15 +14,16 @@ export function sha256(data: string | Uint8Array): Buffer {
  * length (u32 big-endian) followed by the bytes, so ["ab","c"] and ["a","bc"] differ.
  */
 export function sha256OfParts(parts: readonly string[]): Buffer {
-  const hash = createHash("sha256");
-  const len = Buffer.alloc(4);
+  let size = 0;
+  for (const part of parts) size += 4 + Buffer.byteLength(part, "utf8");
+  const buf = Buffer.allocUnsafe(size);
+  let at = 0;
   for (const part of parts) {
-    const bytes = Buffer.from(part, "utf8");
-    len.writeUInt32BE(bytes.length, 0);
-    hash.update(len);
-    hash.update(bytes);
+    const n = buf.write(part, at + 4, "utf8");
+    buf.writeUInt32BE(n, at);
+    at += 4 + n;
   }
-  return hash.digest();
+  return sha256(buf);
 }
 
 /** Stable, well-distributed unsigned 64-bit hash: the first 8 bytes of SHA-256, big-endian. */

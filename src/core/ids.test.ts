@@ -155,6 +155,11 @@ test("deterministicInvocationId depends only on its inputs, unambiguously", () =
   const other = deterministicInvocationId(pk + 1n, ["Counter", "obj", "add", "idem-1"]);
   assert.deepEqual(other.subarray(8), a.subarray(8));
   assert.equal(parseInvocationId(encodeInvocationId(a)).equals(a), true);
+  // Pinned: ids of workflow runs and idempotent requests are persisted, so the derivation must never change.
+  assert.equal(
+    Buffer.from(deterministicInvocationId(7n, ["Wf", "wf-1", "run", "ключ"])).toString("hex"),
+    "00000000000000071ebbe8c2de4a7d6f16d82ca49611e3b7",
+  );
 });
 
 test("deployment ids: real example parses and round trips; layout is dp_1 + 22 base62 digits", () => {
