@@ -144,6 +144,30 @@ export function transactionCases(ctx: ContractContext): void {
     assert.deepEqual(await store.transaction((t) => t.takeCallbacks("inv_t")), [cb]);
   });
 
+  test("later transactions read records as committed: not a rolled-back write, not a change never put", async () => {
+    const store = ctx.store();
+    const committed = invocation({ id: "inv_seen", epoch: 1 });
+    await store.transaction((t) => t.putInvocation(committed));
+    await store.transaction(async (t) => {
+      const inv = await t.getInvocation("inv_seen");
+      assert.ok(inv);
+      inv.epoch = 42; // changed in memory, never put
+    });
+    await assert.rejects(
+      store.transaction(async (t) => {
+        await t.putInvocation({ ...committed, status: "completed", epoch: 7 });
+        assert.equal((await t.getInvocation("inv_seen"))?.epoch, 7, "the transaction reads its own write");
+        await t.deleteInvocation("inv_seen");
+        assert.equal(await t.getInvocation("inv_seen"), undefined, "the transaction reads its own deletion");
+        throw new Error("abort");
+      }),
+      /abort/,
+    );
+    await store.transaction(async (t) => assertSameRecord(await t.getInvocation("inv_seen"), committed));
+    await store.transaction((t) => t.deleteInvocation("inv_seen"));
+    assert.equal(await store.transaction((t) => t.getInvocation("inv_seen")), undefined);
+  });
+
   test("the store keeps working after a failed transaction", async () => {
     const store = ctx.store();
     await assert.rejects(store.transaction(async () => Promise.reject(new Error("first fails"))));

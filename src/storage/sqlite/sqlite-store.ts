@@ -8,6 +8,9 @@
 //   `commit` resolves at COMMIT and hands out the sync as `durable`, so the next transaction can overlap it.
 // - `commits` counts COMMITs, `durableCommits` the ones known synced; `durableBarrier` compares the two.
 // - Partition keys are u64; SQLite integers are signed, so they are stored as the same 64 bits read signed.
+// - Transactions read invocation records through a cache of committed records (`RecordCache`), filled by what
+//   they write and read; a rolled-back transaction leaves no trace in it. Reads outside transactions go to the
+//   read connection.
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync, accessSync, constants } from "node:fs";
@@ -29,6 +32,7 @@ import { ErrorCode, PerdureError, errorMessage } from "../../core/errors.ts";
 import { WriteMutex } from "../api/write-mutex.ts";
 import { WalSync } from "./wal-sync.ts";
 import { storageKey } from "./storage-key.ts";
+import { RecordCache } from "./record-cache.ts";
 
 export interface SqliteStoreOptions {
   readonly dataDir: string;
@@ -51,6 +55,8 @@ export class SqliteStore implements Store {
   private readonly txn: PartitionTxn;
   private commits = 0;
   private durableCommits = 0;
+  /** Committed invocation records recently written or read by transactions (~1 KiB each). */
+  private readonly records = new RecordCache(4_096);
 
   constructor(options: SqliteStoreOptions) {
     try {
@@ -119,9 +125,11 @@ export class SqliteStore implements Store {
     try {
       const result = await body();
       this.db.exec("COMMIT");
+      this.records.commit();
       this.commits++;
       return result;
     } catch (err) {
+      this.records.rollback();
       this.rollback();
       throw err;
     }
@@ -189,16 +197,24 @@ export class SqliteStore implements Store {
   private makeTxn(): PartitionTxn {
     const st = (sql: string) => this.st(sql);
     return {
-      getInvocation: async (id) => readInvocationRow(st("SELECT record, result_value FROM invocations WHERE sk = ?").get(storageKey(id))),
+      getInvocation: async (id) => {
+        const key = storageKey(id);
+        const cached = this.records.get(key);
+        if (cached !== undefined) return cached ?? undefined;
+        const inv = readInvocationRow(st("SELECT record, result_value FROM invocations WHERE sk = ?").get(key));
+        if (inv) this.records.remember(key, inv);
+        return inv;
+      },
       putInvocation: async (inv) => {
         const { json, resultValue } = encodeInvocation(inv);
+        const key = storageKey(inv.id);
         st(
           `INSERT INTO invocations (sk, id, partition_key, status, service, service_key, handler, idempotency_key, created_at, modified_at, expires_at, inbox_seq, record, result_value)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT(sk) DO UPDATE SET status = excluded.status, modified_at = excluded.modified_at, expires_at = excluded.expires_at,
              inbox_seq = excluded.inbox_seq, record = excluded.record, result_value = excluded.result_value`,
         ).run(
-          storageKey(inv.id),
+          key,
           inv.id,
           signed(inv.partitionKey),
           inv.status,
@@ -213,9 +229,12 @@ export class SqliteStore implements Store {
           json,
           resultValue,
         );
+        this.records.put(key, inv);
       },
       deleteInvocation: async (id) => {
-        st("DELETE FROM invocations WHERE sk = ?").run(storageKey(id));
+        const key = storageKey(id);
+        st("DELETE FROM invocations WHERE sk = ?").run(key);
+        this.records.delete(key);
       },
       appendJournal: async (invocationId, e) => {
         st("INSERT INTO journal (sk, idx, type, payload, notification_key, appended_at) VALUES (?, ?, ?, ?, ?, ?)").run(
