@@ -58,7 +58,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
   // full, say), the attempt is stopped and recorded as failed, and a timer is tried again, once storage works:
   // the invocation then retries with backoff instead of waiting for a restart.
   const submit = (cmd: Parameters<PartitionProcessor["submit"]>[0]): void => {
-    processor.submit(cmd).catch((err: unknown) => {
+    processor.post(cmd, (err: unknown) => {
       if (err instanceof ShuttingDown) {
         logger.debug(`partition command ${cmd.kind} dropped: perdure is shutting down`);
         return;

@@ -30,6 +30,9 @@ export interface RegistrationResult {
   readonly services: readonly ServiceRecord[];
 }
 
+/** Memo key of the settings asked for without a handler (handler names are never empty). */
+const NO_HANDLER = "";
+
 export class RegistrationConflict extends Error {}
 
 /** Defaults applied when neither the manifest nor an admin override sets a value. */
@@ -65,6 +68,7 @@ export class Registry {
   private readonly clock: Clock;
   private readonly random: RandomSource;
   private readonly defaults: InvocationDefaults;
+  private readonly settingsMemo = new WeakMap<ServiceRecord, Map<string, HandlerSettings>>();
   private readonly discoveryTimeoutMs: number;
 
   constructor(deps: { store: Store; client: EndpointClient; clock: Clock; random: RandomSource; defaults?: InvocationDefaults; discoveryTimeoutMs?: number }) {
@@ -101,8 +105,26 @@ export class Registry {
     return this.services.get(service)?.definition.handlers.find((h) => h.name === handler);
   }
 
-  /** Effective settings for a handler, resolving every layer. */
+  /**
+   * Effective settings for a handler, resolving every layer. Memoised per service record: records are replaced,
+   * never changed, when a deployment or an admin override changes them.
+   */
   settings(service: ServiceRecord, handler: HandlerDefinition | undefined): HandlerSettings {
+    let perHandler = this.settingsMemo.get(service);
+    if (!perHandler) {
+      perHandler = new Map();
+      this.settingsMemo.set(service, perHandler);
+    }
+    const memoKey = handler?.name ?? NO_HANDLER;
+    let settings = perHandler.get(memoKey);
+    if (!settings) {
+      settings = Object.freeze(this.resolveSettings(service, handler));
+      perHandler.set(memoKey, settings);
+    }
+    return settings;
+  }
+
+  private resolveSettings(service: ServiceRecord, handler: HandlerDefinition | undefined): HandlerSettings {
     const svc = service.definition.options;
     const ov = service.overrides;
     const h: InvocationOptions = handler?.options ?? {};

@@ -215,7 +215,10 @@ export class Attempt {
   /** Resets the inactivity timeout: after it, the request body ends and the endpoint suspends. */
   private touch(): void {
     if (this.state !== "streaming" || !this.inputOpen) return;
-    this.clearInactivity();
+    if (this.inactivityTimer) {
+      this.inactivityTimer.refresh(); // re-arms the same timer: no allocation per message
+      return;
+    }
     this.inactivityTimer = setTimeout(() => this.endInput(), this.inactivityTimeoutMs);
     this.inactivityTimer.unref();
   }

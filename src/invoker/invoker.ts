@@ -3,14 +3,17 @@
 // Invariants:
 // - Starting an attempt with a newer epoch retires the older one (aborted if it had not reached its terminal
 //   message).
-// - The journal and state an attempt sends are committed and durable: read from storage after the partition committed
-//   the start, or (record and journal) the snapshot the committed batch handed over, so they include every entry
-//   the attempt must replay.
+// - The journal and state an attempt sends are committed and durable: the snapshot the committed batch handed
+//   over (record, journal and eager state), or read from storage after the partition committed the start (then
+//   sent only once every commit so far is durable), so they include every entry the attempt must replay.
 // - Admission: at most `maxConcurrentAttempts` attempts hold a slot; of those, at most `maxFreshAttempts` may have
 //   been launched within the last `freshWindowMs`. A burst of new invocations thus opens a bounded number of
 //   streams at a time (short queues in the endpoint, low latency for everything else), while an attempt that
 //   runs longer than the window (slow `ctx.run`, long sleeps) stops counting against the burst bound. Waiting
-//   attempts launch in arrival order.
+//   starts launch in arrival order; a waiting start is only its epoch and (bounded) snapshot, no attempt yet.
+// - A launched attempt opens its stream on the next turn of the event loop, so the replies that a committed
+//   batch releases (202s, responses) go out before a burst of stream set-ups. Notifications pushed meanwhile
+//   are held by the attempt until its stream is open.
 
 import type { Store } from "../storage/api/store.ts";
 import type { Registry } from "../deployments/registry.ts";
@@ -36,8 +39,14 @@ export interface InvokerDeps {
   readonly freshWindowMs?: number;
 }
 
-/** Waiting attempts that keep the snapshot of their start (about 1 KiB each); later ones read it back at launch. */
+/** Waiting starts that keep the snapshot's record and journal (about 1 KiB each); later ones read them at launch. */
 const MAX_WAITING_SNAPSHOTS = 1_000;
+
+/** A start waiting for a slot. */
+interface Waiting {
+  readonly epoch: number;
+  snapshot: AttemptSnapshot | undefined;
+}
 
 /** A launched attempt that may still count as fresh. */
 interface Launch {
@@ -46,9 +55,10 @@ interface Launch {
 }
 
 export class Invoker {
+  /** Launched attempts (holding a slot), by invocation. */
   private readonly attempts = new Map<string, Attempt>();
-  /** Attempts waiting for a slot, in arrival order, with the snapshot their start carried (if any). */
-  private readonly waiting = new Map<string, { readonly attempt: Attempt; readonly snapshot: AttemptSnapshot | undefined }>();
+  /** Starts waiting for a slot, in arrival order: only what a launch needs, so a long queue stays small. */
+  private readonly waiting = new Map<string, Waiting>();
   private running = 0;
   /** Launches in launch order; those older than the window are dropped from the front when admitting. */
   private launches: Launch[] = [];
@@ -56,6 +66,8 @@ export class Invoker {
   /** Attempts in `launches` that are still running (removed when they end or age out). */
   private readonly fresh = new Set<Attempt>();
   private recheck: NodeJS.Timeout | undefined;
+  /** Launched attempts whose stream opens on the next turn of the event loop, after the replies of this one. */
+  private opening: Array<{ readonly attempt: Attempt; readonly snapshot: AttemptSnapshot | undefined }> = [];
   private readonly deps: InvokerDeps;
   private readonly maxRunning: number;
   private readonly maxFresh: number;
@@ -68,8 +80,9 @@ export class Invoker {
     this.freshWindowMs = deps.freshWindowMs ?? 250;
   }
 
+  /** Attempts launched or waiting for a slot. */
   get activeAttempts(): number {
-    return this.attempts.size;
+    return this.attempts.size + this.waiting.size;
   }
 
   start(invocationId: string, epoch: number, snapshot?: AttemptSnapshot): void {
@@ -78,22 +91,19 @@ export class Invoker {
       if (previous.epoch >= epoch) return;
       previous.abort();
     }
-    const attempt = new Attempt(
-      invocationId,
-      epoch,
-      { client: this.deps.client, submit: this.deps.submit, now: () => this.deps.clock.now() },
-      (a) => this.release(a),
-    );
-    this.attempts.set(invocationId, attempt);
-    if (this.waiting.size > 0 || !this.admits()) {
-      // The snapshot stays valid while it waits: notifications appended meanwhile are pushed to the attempt,
-      // which holds them until its stream opens, and a kill or a newer epoch aborts it. Beyond a bounded number
-      // of waiting attempts the snapshot is dropped (memory) and read back at launch.
-      this.waiting.set(invocationId, { attempt, snapshot: this.waiting.size < MAX_WAITING_SNAPSHOTS ? snapshot : undefined });
+    const queued = this.waiting.get(invocationId);
+    if (queued && queued.epoch >= epoch) return;
+    if (queued || this.waiting.size > 0 || !this.admits()) {
+      // The record and journal of the snapshot stay valid while it waits (a notification pushed meanwhile drops
+      // them, see `push`; a kill or a newer epoch replaces the entry). Beyond a bounded number of waiting starts
+      // they are not kept (memory) and are read back at launch. The state is never kept: other handlers
+      // (shared ones, admin edits) may change it while this one waits.
+      const kept = snapshot && this.waiting.size < MAX_WAITING_SNAPSHOTS ? { invocation: snapshot.invocation, journal: snapshot.journal } : undefined;
+      this.waiting.set(invocationId, { epoch, snapshot: kept }); // a replaced entry keeps its place
       this.scheduleRecheck();
       return;
     }
-    this.launch(attempt, snapshot);
+    this.launch(invocationId, epoch, snapshot);
   }
 
   /** Whether one more attempt may launch now. */
@@ -117,17 +127,17 @@ export class Invoker {
     }
   }
 
-  /** Launches waiting attempts while admission allows. */
+  /** Launches waiting starts while admission allows. */
   private drainWaiting(): void {
     while (this.waiting.size > 0 && this.admits()) {
-      const next = this.waiting.values().next().value!;
-      this.waiting.delete(next.attempt.invocationId);
-      this.launch(next.attempt, next.snapshot);
+      const [invocationId, next] = this.waiting.entries().next().value!;
+      this.waiting.delete(invocationId);
+      this.launch(invocationId, next.epoch, next.snapshot);
     }
     this.scheduleRecheck();
   }
 
-  /** While attempts wait only because of the fresh bound, look again when the oldest fresh launch ages out. */
+  /** While starts wait only because of the fresh bound, look again when the oldest fresh launch ages out. */
   private scheduleRecheck(): void {
     if (this.recheck || this.waiting.size === 0 || this.running >= this.maxRunning) return;
     const oldest = this.launches[this.launchesHead];
@@ -140,33 +150,49 @@ export class Invoker {
     this.recheck.unref();
   }
 
-  private launch(attempt: Attempt, snapshot?: AttemptSnapshot): void {
+  /** Takes a slot for the attempt now; its stream opens on the next turn of the event loop. */
+  private launch(invocationId: string, epoch: number, snapshot: AttemptSnapshot | undefined): void {
+    const attempt = new Attempt(
+      invocationId,
+      epoch,
+      { client: this.deps.client, submit: this.deps.submit, now: () => this.deps.clock.now() },
+      (a) => this.release(a),
+    );
+    this.attempts.set(invocationId, attempt);
     this.running++;
     if (this.maxFresh !== Infinity) {
       this.ageOut();
       this.fresh.add(attempt);
       this.launches.push({ attempt, at: this.deps.clock.now() });
     }
-    void this.prepare(attempt, snapshot).catch((err: unknown) => {
-      this.deps.log("error", `could not start attempt of ${attempt.invocationId}: ${(err as Error).stack ?? String(err)}`);
-      attempt.abort();
-      this.deps.submit({
-        kind: "attempt-failed",
-        invocationId: attempt.invocationId,
-        epoch: attempt.epoch,
-        errorCode: ErrorCode.Internal,
-        failure: { code: 500, message: String(err) },
-      });
-    });
+    // Effects of a committed batch run before its replies (202s, responses) go out; opening streams after them
+    // keeps a burst of starts from delaying those replies.
+    if (this.opening.length === 0) setImmediate(() => this.openLaunched());
+    this.opening.push({ attempt, snapshot });
   }
 
-  /** An attempt ended: free its slot (if it had one) and start the next waiting attempt. */
+  private openLaunched(): void {
+    const batch = this.opening;
+    this.opening = [];
+    for (const { attempt, snapshot } of batch) {
+      if (this.attempts.get(attempt.invocationId) !== attempt || attempt.terminal) continue; // aborted meanwhile
+      void this.prepare(attempt, snapshot).catch((err: unknown) => {
+        this.deps.log("error", `could not start attempt of ${attempt.invocationId}: ${(err as Error).stack ?? String(err)}`);
+        attempt.abort();
+        this.deps.submit({
+          kind: "attempt-failed",
+          invocationId: attempt.invocationId,
+          epoch: attempt.epoch,
+          errorCode: ErrorCode.Internal,
+          failure: { code: 500, message: String(err) },
+        });
+      });
+    }
+  }
+
+  /** An attempt ended: free its slot and start the next waiting one. */
   private release(a: Attempt): void {
     if (this.attempts.get(a.invocationId) === a) this.attempts.delete(a.invocationId);
-    if (this.waiting.get(a.invocationId)?.attempt === a) {
-      this.waiting.delete(a.invocationId);
-      return;
-    }
     this.running--;
     this.fresh.delete(a);
     this.drainWaiting();
@@ -174,12 +200,19 @@ export class Invoker {
 
   push(invocationId: string, epoch: number, journalIndex: number | undefined, frame: Buffer): void {
     const attempt = this.attempts.get(invocationId);
-    if (attempt && attempt.epoch === epoch) attempt.push(journalIndex, frame);
+    if (attempt && attempt.epoch === epoch) {
+      attempt.push(journalIndex, frame);
+      return;
+    }
+    // Not launched yet: the journal read at launch will hold the notification (it is committed and durable).
+    const queued = this.waiting.get(invocationId);
+    if (queued && queued.epoch === epoch) queued.snapshot = undefined;
   }
 
   abort(invocationId: string): void {
     const attempt = this.attempts.get(invocationId);
     if (attempt && !attempt.terminal) attempt.abort();
+    this.waiting.delete(invocationId);
   }
 
   close(): void {
@@ -190,7 +223,7 @@ export class Invoker {
     this.attempts.clear();
   }
 
-  /** `snapshot`: the committed record and journal handed over with the start, used instead of reading them back. */
+  /** `snapshot`: the committed record, journal (and state) handed over with the start, used instead of reading them back. */
   private async prepare(attempt: Attempt, snapshot: AttemptSnapshot | undefined): Promise<void> {
     const { store, registry } = this.deps;
     const inv = snapshot ? snapshot.invocation : await store.readInvocation(attempt.invocationId);
@@ -214,9 +247,13 @@ export class Invoker {
     const settings = svc ? registry.settings(svc, registry.handler(inv.service, inv.handler)) : undefined;
     const journal = snapshot ? snapshot.journal : await store.readJournal(inv.id);
     const lazy = inv.key === undefined || (settings?.enableLazyState ?? false);
-    const state = lazy ? undefined : await store.readAllState(inv.service, inv.key!);
-    // What was read may include commits of a batch that is still being synced: send nothing before it is durable.
-    if (!snapshot || state !== undefined) await store.durableBarrier();
+    let state = lazy ? undefined : snapshot?.state;
+    if (!lazy && state === undefined) {
+      state = await store.readAllState(inv.service, inv.key!);
+    }
+    // What was read here may include commits of a batch that is still being synced: send nothing before it is
+    // durable. A snapshot is the committed state of a batch that is durable by now.
+    if (!snapshot || (!lazy && snapshot.state === undefined)) await store.durableBarrier();
     attempt.begin({
       invocation: inv,
       deployment,

@@ -4,9 +4,10 @@
 // - Each invocation record is read at most once per batch and every change goes through the cached object,
 //   so two commands of one batch never overwrite each other's changes; dirty records are written at `flush`.
 // - Effects are only collected here; the processor runs them after the transaction committed.
-// - Journal appends go through `appendJournal`. For an invocation created in this batch the batch holds its whole
-//   journal (`knownJournal`), so starting its first attempt needs no read of what the batch just wrote. Records
-//   and journals handed out are the committed state once the batch commits and are not changed after it.
+// - Journal appends go through `appendJournal`. For an invocation created in this batch, or whose journal it read
+//   whole (`journalForStart`), the batch holds and keeps current its whole journal, so starting an attempt needs no
+//   read after the commit. Records and journals handed out are the committed state once the batch commits and
+//   are not changed after it.
 
 import type { PartitionTxn } from "../storage/api/store.ts";
 import type { InvocationRecord, JournalEntry } from "../storage/api/records.ts";
@@ -22,6 +23,11 @@ export interface PartitionDeps {
   readonly maxProtocolVersion: number;
 }
 
+/** Bytes of journals one batch reads whole to hand to the attempts it starts (beyond: read at launch). */
+const JOURNAL_READ_BUDGET = 4 * 1024 * 1024;
+/** What an entry costs besides its payload, for the budget. */
+const JOURNAL_ENTRY_OVERHEAD = 64;
+
 export class Batch {
   readonly txn: PartitionTxn;
   readonly now: number;
@@ -30,6 +36,8 @@ export class Batch {
   private readonly cache = new Map<string, InvocationRecord | null>();
   private readonly dirty = new Set<string>();
   private readonly journals = new Map<string, JournalEntry[]>();
+  /** Bytes of journals this batch may still read whole for attempt starts. */
+  private journalReadBudget = JOURNAL_READ_BUDGET;
 
   constructor(txn: PartitionTxn, deps: PartitionDeps) {
     this.txn = txn;
@@ -68,9 +76,19 @@ export class Batch {
     await this.txn.deleteJournal(id);
   }
 
-  /** The whole journal of an invocation created in this batch, or undefined when only storage knows it. */
-  knownJournal(id: string): readonly JournalEntry[] | undefined {
-    return this.journals.get(id);
+  /**
+   * The whole journal of an invocation as this batch sees it, to start an attempt from; from now on the batch
+   * keeps it current. Undefined once the batch has read its budget of journals (a recovery starting thousands of
+   * invocations must not hold all their journals at once): then the invoker reads it at launch.
+   */
+  async journalForStart(id: string): Promise<readonly JournalEntry[] | undefined> {
+    const known = this.journals.get(id);
+    if (known) return known;
+    if (this.journalReadBudget <= 0) return undefined;
+    const journal = await this.txn.readJournal(id);
+    for (const e of journal) this.journalReadBudget -= e.payload.length + JOURNAL_ENTRY_OVERHEAD;
+    this.journals.set(id, journal);
+    return journal;
   }
 
   /** Removes an invocation with its journal and timers. */

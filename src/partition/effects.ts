@@ -5,9 +5,15 @@
 import type { InvocationRecord, JournalEntry, TimerRecord } from "../storage/api/records.ts";
 import type { InvocationResponse, ResultWaiter } from "./commands.ts";
 
+/**
+ * What an attempt starts from, as the batch that started it committed it: the record, the whole journal and,
+ * for handlers with eager state, the object's state (absent: lazy state, or not taken; then the invoker reads
+ * it and waits for durability before sending it).
+ */
 export interface AttemptSnapshot {
   readonly invocation: InvocationRecord;
   readonly journal: readonly JournalEntry[];
+  readonly state?: ReadonlyArray<[Buffer, Buffer]>;
 }
 
 export type Effect =

@@ -84,8 +84,22 @@ export async function beginAttempt(b: Batch, inv: InvocationRecord): Promise<voi
   inv.status = "running";
   inv.epoch += 1;
   b.touch(inv);
-  const journal = b.knownJournal(inv.id);
-  b.emit({ kind: "start-attempt", invocationId: inv.id, epoch: inv.epoch, ...(journal ? { snapshot: { invocation: inv, journal } } : {}) });
+  // The attempt starts from what this batch commits: no read (and no wait for later commits) after it.
+  const journal = await b.journalForStart(inv.id);
+  if (!journal) {
+    b.emit({ kind: "start-attempt", invocationId: inv.id, epoch: inv.epoch });
+    return;
+  }
+  const state = takesEagerState(b, inv) ? await b.txn.getAllState(inv.service, inv.key!) : undefined;
+  b.emit({ kind: "start-attempt", invocationId: inv.id, epoch: inv.epoch, snapshot: { invocation: inv, journal, ...(state ? { state } : {}) } });
+}
+
+/** Whether attempts of the invocation get the object's state with Start (keyed, lazy state off). */
+function takesEagerState(b: Batch, inv: InvocationRecord): boolean {
+  if (inv.key === undefined) return false;
+  const { registry } = b.deps;
+  const svc = registry.service(inv.service);
+  return !(svc && registry.settings(svc, registry.handler(inv.service, inv.handler)).enableLazyState);
 }
 
 /** Starts an invocation now, or queues it behind the exclusive handler holding its object key. */

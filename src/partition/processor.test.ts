@@ -124,3 +124,23 @@ test("close waits until every submitted command finished", async () => {
   await a;
   await assert.rejects(processor.submit(cleanup), /shutting down/);
 });
+
+test("posted commands are applied in order with submitted ones; a failed sync or a closed processor reaches onFailure", async () => {
+  const { store, processor } = setup();
+  const failures: unknown[] = [];
+  processor.post(cleanup, (err) => failures.push(err));
+  const after = processor.submit(cleanup);
+  await until(() => store.commits === 1);
+  store.gates[0]!.open();
+  await after;
+  assert.equal(failures.length, 0, "an applied, durable command reports nothing");
+  processor.post(cleanup, (err) => failures.push(err));
+  await until(() => store.commits === 2);
+  store.gates[1]!.fail(new Error("disk gone"));
+  await until(() => failures.length === 1);
+  assert.match(String(failures[0]), /disk gone/);
+  await processor.close();
+  processor.post(cleanup, (err) => failures.push(err));
+  assert.equal(failures.length, 2);
+  assert.equal((failures[1] as Error).name, "ShuttingDown");
+});

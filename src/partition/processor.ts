@@ -37,6 +37,7 @@ export class ShuttingDown extends Error {
 }
 
 const MAX_BATCH = 512;
+const ignoreOutcome = (): void => {};
 /** Batches between COMMIT and their effects at once: one syncing, one more committed behind it. */
 const MAX_IN_FLIGHT = 2;
 
@@ -79,6 +80,19 @@ export class PartitionProcessor {
       // commits and syncs per command than starting a small batch for each arrival.
       if (this.inFlight === 0) this.schedule();
     });
+  }
+
+  /**
+   * Queues a command whose outcome nobody awaits (attempt messages, timers): no promise per command.
+   * `onFailure` gets the error if the command cannot be applied or made durable (or the processor is closed).
+   */
+  post(cmd: PartitionCommand, onFailure: (err: unknown) => void): void {
+    if (this.closed) {
+      onFailure(new ShuttingDown());
+      return;
+    }
+    this.queue.push({ cmd, resolve: ignoreOutcome, reject: onFailure });
+    if (this.inFlight === 0) this.schedule();
   }
 
   /** Stops accepting commands and waits for the queue to drain. */

@@ -59,3 +59,17 @@ test("at most `capacity` committed records; the least recently written go first"
   assert.ok(cache.get("c"));
   assert.ok(cache.get("d"));
 });
+
+test("completed records are not kept: writing one drops the cached live version", () => {
+  const cache = new RecordCache(10);
+  cache.put("a", invocation({ id: "a" }));
+  cache.commit();
+  assert.ok(cache.get("a"));
+  cache.put("a", invocation({ id: "a", status: "completed" }));
+  assert.equal(cache.get("a")?.status, "completed", "the open transaction still reads its own write");
+  cache.commit();
+  assert.equal(cache.get("a"), undefined);
+  cache.remember("b", invocation({ id: "b", status: "completed" }));
+  assert.equal(cache.get("b"), undefined);
+  assert.equal(cache.size, 0);
+});

@@ -8,7 +8,8 @@
 // - Records are copied on the way in and out: changing a returned record's fields (or its result bytes)
 //   changes nothing cached. Other nested values (source, awaiting, lastFailure) are shared: the partition
 //   replaces them, never changes them in place.
-// - At most `capacity` committed records; the least recently written are dropped first.
+// - At most `capacity` committed records; the least recently written are dropped first. A transaction's
+//   write (or read) of a completed record drops it (or is not remembered) (the partition rarely reads those again; they stay in the database).
 
 import type { InvocationRecord } from "../api/records.ts";
 
@@ -32,7 +33,7 @@ export class RecordCache {
 
   /** Remembers a record read from the database (it is committed state). */
   remember(key: string, inv: InvocationRecord): void {
-    if (this.pending.has(key)) return;
+    if (this.pending.has(key) || inv.status === "completed") return;
     this.committed.set(key, copy(inv));
     this.evict();
   }
@@ -51,7 +52,8 @@ export class RecordCache {
   commit(): void {
     for (const [key, inv] of this.pending) {
       this.committed.delete(key);
-      if (inv !== null) this.committed.set(key, inv);
+      // Completed records are rarely read again by the partition: not kept, so the cache holds live ones.
+      if (inv !== null && inv.status !== "completed") this.committed.set(key, inv);
     }
     this.pending.clear();
     this.evict();
