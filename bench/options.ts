@@ -16,8 +16,8 @@ const HELP = `npm run bench -- [options]   (each option also as env BENCH_<NAME>
   --scenarios LIST    comma list of ${SCENARIOS.join(",")} (default all)
   --servers LIST      perdure,restate (default both; alternating)
   --rounds N          repetitions of each server per scenario, A,B,A,B... (default 1)
-  --aggregate MODE    with rounds > 1: quietest (figures of the round least disturbed by other processes;
-                      default) or median (median of each figure over the rounds)
+  --aggregate MODE    with rounds > 1: median (median of each figure over the rounds; default) or quietest
+                      (figures of the round least disturbed by other processes)
   --report FILE.json  re-render the Markdown of an earlier results file (e.g. with another --aggregate)
   --sleep-ms MS       ctx.sleep duration of the sleep scenario (default 10)
   --drain-timeout S   max wait for /send invocations to complete (default 120)
@@ -96,7 +96,8 @@ export function parseOptions(): Options {
     for (const s of items) if (!all.includes(s as T)) throw new Error(`--${name}: unknown '${s}' (known: ${all.join(", ")})`);
     return all.filter((a) => items.includes(a));
   };
-  const aggregate = get("aggregate") ?? "quietest";
+  // Median by default: on a quiet machine every round is "quietest", and one round varies by up to 60%.
+  const aggregate = get("aggregate") ?? "median";
   if (aggregate !== "quietest" && aggregate !== "median") throw new Error(`--aggregate: '${aggregate}' is not quietest|median`);
   const fsyncCount = get("fsync-count") ?? "auto";
   if (!["auto", "perf", "strace", "off"].includes(fsyncCount)) throw new Error(`--fsync-count: '${fsyncCount}' is not auto|perf|strace|off`);

@@ -71,6 +71,22 @@ function markdown(results: Results): string {
       }
     }
   }
+  if (summary.some((s) => SERVERS.some((k) => s[k]?.sdkGcMaxMs !== undefined))) {
+    lines.push(
+      "",
+      "Stalls of the SDK process in the measured window (the same process serves both servers; every invocation in flight in it waits through them, so they bound the tail latency either server can reach):",
+      "",
+    );
+    lines.push("| scenario | server | SDK GC ms per s | longest SDK GC pause ms | SDK event-loop delay p99 ms | max ms |", "|---|---|--:|--:|--:|--:|");
+    for (const s of summary) {
+      for (const kind of SERVERS) {
+        const f = s[kind];
+        if (f && f.sdkGcMaxMs !== undefined) {
+          lines.push(`| ${s.scenario} | ${kind} | ${fmt(f.sdkGcMsPerS, 1)} | ${fmtMs(f.sdkGcMaxMs)} | ${fmtMs(f.sdkLoopDelayP99Ms)} | ${fmtMs(f.sdkLoopDelayMaxMs)} |`);
+        }
+      }
+    }
+  }
   const disturbed = summary.flatMap((s) => SERVERS.filter((k) => (s[k]?.foreignCores ?? 0) > NOISY_CORES).map((k) => `${s.scenario}/${k} ${s[k]!.foreignCores.toFixed(2)}`));
   if (disturbed.length > 0) {
     lines.push(

@@ -29,6 +29,11 @@ type Figures = {
   kernelThreadUsPerReq: number;
   drainMs?: number | undefined;
   completedPerS?: number | undefined;
+  /** SDK process: GC pause time per second of the window, longest GC pause, event-loop delay p99 and max. */
+  sdkGcMsPerS: number | undefined;
+  sdkGcMaxMs: number | undefined;
+  sdkLoopDelayP99Ms: number | undefined;
+  sdkLoopDelayMaxMs: number | undefined;
 };
 
 function median(xs: Array<number | undefined>): number | undefined {
@@ -59,6 +64,10 @@ function aggregate(all: RunRecord[], mode: Options["aggregate"]): Figures {
     foreignCores: Math.max(...runs.map((r) => r.foreignCores)),
     rounds: all.length,
     kernelThreadUsPerReq: m((r) => r.kernelThreadUsPerReq) ?? NaN,
+    sdkGcMsPerS: m((r) => (r.sdkPauses ? r.sdkPauses.gcTotalMs / (r.load.elapsedS + (r.drainMs ?? 0) / 1000) : undefined)),
+    sdkGcMaxMs: m((r) => r.sdkPauses?.gcMaxMs),
+    sdkLoopDelayP99Ms: m((r) => r.sdkPauses?.loopDelayP99Ms),
+    sdkLoopDelayMaxMs: m((r) => r.sdkPauses?.loopDelayMaxMs),
   };
   if (runs.some((r) => r.scenario === "send")) {
     figures.drainMs = m((r) => r.drainMs);

@@ -8,7 +8,7 @@ import type { LoadResult } from "./load.ts";
 import type { Options, ScenarioName, ServerKind } from "./options.ts";
 import { foreignCpu, readCpuMs, readCpuSnapshot, readStatusKb, readWriteBytes } from "./proc-stats.ts";
 import type { Scenario } from "./scenarios.ts";
-import { drainSink, sinkCount, type Sdk } from "./sdk-process.ts";
+import { drainSink, sdkPauses, sinkCount, type Sdk, type SdkPauses } from "./sdk-process.ts";
 import { disposeServer, registerAndProbe, startServer } from "./server-under-test.ts";
 
 export type RunRecord = {
@@ -38,6 +38,8 @@ export type RunRecord = {
   /** CPU of kernel threads (journal commits, writeback, softirq threads) in the window, cores. */
   kernelThreadCores: number;
   kernelThreadUsPerReq: number;
+  /** Stalls of the SDK process over the measured window (both servers drive the same SDK process). */
+  sdkPauses?: SdkPauses | undefined;
   /** send only: time after the load stopped until every accepted invocation had run. */
   drainMs?: number | undefined;
   /** send only: accepted / (load seconds + drain seconds). */
@@ -62,6 +64,7 @@ export async function runOne(kind: ServerKind, sc: Scenario, round: number, o: O
     const cpu0 = readCpuMs(server.pid);
     const written0 = readWriteBytes(server.pid);
     const sdkCpu0 = readCpuMs(sdk.pid);
+    await sdkPauses(sdk, true);
     const snap0 = readCpuSnapshot();
     const t0 = performance.now();
     const load = await runLoad(sc.load(server.ingressUrl, o, `m${tag}`));
@@ -70,6 +73,7 @@ export async function runOne(kind: ServerKind, sc: Scenario, round: number, o: O
     const serverCpuMs = readCpuMs(server.pid) - cpu0;
     const written1 = readWriteBytes(server.pid);
     const sdkCpuMs = readCpuMs(sdk.pid) - sdkCpu0;
+    const pauses = await sdkPauses(sdk);
     const wallMs = performance.now() - t0;
     const foreign = foreignCpu(snap0, readCpuSnapshot(), serverCpuMs + sdkCpuMs);
     const foreignCores = foreign.userMs / wallMs;
@@ -112,6 +116,7 @@ export async function runOne(kind: ServerKind, sc: Scenario, round: number, o: O
       diskKbPerReq: written0 !== undefined && written1 !== undefined && requests > 0 ? (written1 - written0) / 1024 / requests : undefined,
       fsyncPerReq: sync && syncRequests > 0 ? (sync.fsync + sync.fdatasync) / syncRequests : undefined,
       sync: sync ? { ...sync, requests: syncRequests } : undefined,
+      sdkPauses: pauses,
     };
     if (sc.drain) {
       record.drainMs = drainMs;

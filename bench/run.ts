@@ -10,7 +10,8 @@
 // the runner records requests/s, non-2xx, p50/p90/p99 latency, server CPU per request (/proc/<pid>/stat
 // utime+stime), peak RSS (VmHWM), startup time (spawn until admin and ingress health answer 200; polled
 // every 20 ms), and fsync+fdatasync calls per request (perf syscall tracepoints during the measured window;
-// else a separate short strace pass; else n/a). Results go to bench/results/<date>-<scenarios>.{json,md}.
+// else a separate short strace pass; else n/a), and the stalls of the SDK process itself (GC pauses, event-loop
+// delay; both servers wait through them). Results go to bench/results/<date>-<scenarios>.{json,md}.
 //
 // This file is the orchestration (options, machine facts, the runs in order, the SDK ceiling, the results);
 // the parts live beside it: options.ts, scenarios.ts, server-under-test.ts, sdk-process.ts, run-one.ts,

@@ -1,5 +1,6 @@
 // The SDK process (bench/services.ts) that serves both servers: starting it, reading and resetting its sink
-// count to wait for /send invocations to complete, and the SDK-only ceiling run against its endpoint.
+// count to wait for /send invocations to complete, reading its stalls (GC, event-loop delay), and the SDK-only
+// ceiling run against its endpoint.
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { spawnManaged, type ManagedChild } from "../test/support/child-process.ts";
@@ -27,6 +28,15 @@ export async function startSdk(): Promise<Sdk> {
 export async function sinkCount(sdk: Sdk, reset = false): Promise<number> {
   const r = await fetch(`${sdk.statsUrl}/${reset ? "reset" : "count"}`, { method: reset ? "POST" : "GET" });
   return ((await r.json()) as { completed: number }).completed;
+}
+
+/** Stalls of the SDK process (GC pauses, event-loop delay) in a window: every in-flight invocation waits them out. */
+export type SdkPauses = { gcCount: number; gcTotalMs: number; gcMaxMs: number; loopDelayP99Ms: number; loopDelayMaxMs: number };
+
+/** Reads the SDK process's stalls since the last reset, or (reset) starts a new window. */
+export async function sdkPauses(sdk: Sdk, reset = false): Promise<SdkPauses> {
+  const r = await fetch(`${sdk.statsUrl}/pauses${reset ? "/reset" : ""}`, { method: reset ? "POST" : "GET" });
+  return (await r.json()) as SdkPauses;
 }
 
 /** Waits until the sink has seen `target` invocations; returns ms waited, or undefined on timeout. */

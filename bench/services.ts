@@ -11,14 +11,45 @@
 // invocation ids `sink` has run for since the last POST /reset. The benchmark uses it to tell when every
 // invocation accepted through /send has really executed, without putting any polling load on the server
 // under test.
+// It also answers GET /pauses with this process's own stalls since the last POST /pauses/reset: garbage
+// collection pauses and event-loop delay. Every in-flight invocation waits through them, whichever server
+// drives the SDK, so the benchmark reports them next to the servers' latencies.
 // Prints "listening on <port> stats <port>" once ready; exits on SIGTERM/SIGINT.
 import http from "node:http";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import * as restate from "@restatedev/restate-sdk";
 
 const sinkSeen = new Set<string>();
+
+/** GC pauses and event-loop delay of this process since the last reset. */
+const gcPauses = { count: 0, totalMs: 0, maxMs: 0 };
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcPauses.count++;
+    gcPauses.totalMs += e.duration;
+    gcPauses.maxMs = Math.max(gcPauses.maxMs, e.duration);
+  }
+}).observe({ entryTypes: ["gc"] });
+
+function pauses(): Record<string, number> {
+  return {
+    gcCount: gcPauses.count,
+    gcTotalMs: gcPauses.totalMs,
+    gcMaxMs: gcPauses.maxMs,
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    loopDelayMaxMs: loopDelay.max / 1e6,
+  };
+}
+
+function resetPauses(): void {
+  Object.assign(gcPauses, { count: 0, totalMs: 0, maxMs: 0 });
+  loopDelay.reset();
+}
 
 export const benchSvc = restate.service({
   name: "BenchSvc",
@@ -92,7 +123,8 @@ async function main(): Promise<void> {
   });
   const stats = http.createServer((req, res) => {
     if (req.method === "POST" && req.url === "/reset") sinkSeen.clear();
-    const body = JSON.stringify({ completed: sinkSeen.size });
+    if (req.method === "POST" && req.url === "/pauses/reset") resetPauses();
+    const body = JSON.stringify(req.url?.startsWith("/pauses") ? pauses() : { completed: sinkSeen.size });
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
     res.end(body);
   });
