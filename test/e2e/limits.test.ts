@@ -4,8 +4,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startE2e } from "./harness.ts";
+import { assertIngressError, startE2e } from "./harness.ts";
 import { http } from "../support/http.ts";
+import { waitFor } from "../support/admin-client.ts";
 
 test("attempts beyond the concurrency limit wait for a slot and all complete", async (t) => {
   const env = await startE2e({ config: { maxConcurrentAttempts: 1 } });
@@ -29,6 +30,30 @@ test("the fresh-attempt bound staggers a burst but does not hold new attempts be
   assert.ok(took >= 1450, `three 1 s sleeps with one fresh slot took ${took} ms; the launches were not staggered`);
   // A running attempt older than the window no longer holds the bound: the sleeps overlap (serially: 3 s).
   assert.ok(took < 2900, `three 1 s sleeps with one fresh slot took ${took} ms; they ran one after the other`);
+});
+
+test("invocations waiting for a slot can be cancelled and killed; the cancel reaches the handler once it runs", async (t) => {
+  const env = await startE2e({ config: { maxConcurrentAttempts: 1 } });
+  t.after(() => env.close());
+  const send = async (ms: number) => {
+    const r = await http(`${env.ingress}/Greeter/sleep/send`, { json: { ms } });
+    assert.equal(r.status, 202, r.text);
+    return (r.json as { invocationId: string }).invocationId;
+  };
+  const holder = await send(1500);
+  await waitFor(async () => (await env.perdure.store.listTimers()).some((x) => x.invocationId === holder), 5000);
+  // Both wait behind the holder, started (status running) but without a stream yet.
+  const cancelled = await send(30_000);
+  const killed = await send(30_000);
+  const attachCancelled = http(`${env.ingress}/restate/invocation/${cancelled}/attach`);
+  const attachKilled = http(`${env.ingress}/restate/invocation/${killed}/attach`);
+  const patch = (id: string, action: string) => http(`${env.admin}/invocations/${id}/${action}`, { method: "PATCH" });
+  assert.equal((await patch(cancelled, "cancel")).status, 202);
+  assert.equal((await patch(killed, "kill")).status, 200);
+  assertIngressError(await attachKilled, 409, "killed", "invocation");
+  // The cancel notification was appended while it waited; its attempt, once the slot frees, replays it.
+  assertIngressError(await attachCancelled, 409, "Cancelled", "invocation");
+  assert.equal((await http(`${env.ingress}/restate/invocation/${holder}/output`)).status, 200);
 });
 
 test("beyond the backlog limit new invocations get 503 with Retry-After, the accepted ones complete", async (t) => {
