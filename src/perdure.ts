@@ -114,7 +114,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
     await processor.submit({ kind: "recover", running });
   }
 
-  const ingress = new IngressServer({ registry, processor, waiters, clock, requestSizeLimit: config.requestSizeLimit, maxBacklog: config.maxBacklog });
+  const ingress = new IngressServer({ registry, processor, waiters, clock, requestSizeLimit: config.requestSizeLimit, maxBacklog: config.maxBacklog, waitingAttempts: () => invoker.waitingStarts, maxWaitingAttempts: config.maxWaitingAttempts });
   const query = createQueryEngine({ dataFile: store instanceof SqliteStore ? store.path : undefined, log: (l, m) => logger.log(l, m) });
   const admin = new AdminServer({
     query,

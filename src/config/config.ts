@@ -24,6 +24,8 @@ export interface Config {
   readonly maxConcurrentAttempts: number;
   /** Of those, attempts launched within the last 250 ms running at once; bounds bursts of new invocations. */
   readonly maxFreshAttempts: number;
+  /** New invocations get 503 while more started invocations than this wait for an attempt slot (bounds memory). */
+  readonly maxWaitingAttempts: number;
   /** Test setting: crash at a named fault point (`name@n`). Never set in production. */
   readonly testFaultPoint: string | undefined;
 }
@@ -42,6 +44,7 @@ export const DEFAULTS: Config = Object.freeze({
   maxBacklog: 20_000,
   maxConcurrentAttempts: 1_000, // as the reference invoker's concurrent-invocations limit
   maxFreshAttempts: 128,
+  maxWaitingAttempts: 200_000,
 });
 
 export class ConfigError extends Error {}
@@ -66,6 +69,7 @@ export const OPTIONS: readonly Option[] = [
   { flag: "--test-fault-point", env: "PERDURE_TEST_FAULT_POINT", key: "testFaultPoint", kind: "fault", help: "tests only: crash at batch-applied@N or batch-committed@N" },
   { flag: "--max-backlog", env: "PERDURE_MAX_BACKLOG", key: "maxBacklog", kind: "size", help: "waiting commands beyond which new invocations get 503 (default 20000)" },
   { flag: "--max-concurrent-attempts", env: "PERDURE_MAX_CONCURRENT_ATTEMPTS", key: "maxConcurrentAttempts", kind: "size", help: "attempts running at once; more wait (default 1000)" },
+  { flag: "--max-waiting-attempts", env: "PERDURE_MAX_WAITING_ATTEMPTS", key: "maxWaitingAttempts", kind: "size", help: "invocations waiting for an attempt slot beyond which new invocations get 503 (default 200000)" },
   { flag: "--max-fresh-attempts", env: "PERDURE_MAX_FRESH_ATTEMPTS", key: "maxFreshAttempts", kind: "size", help: "attempts started within the last 250 ms running at once; bounds bursts (default 128)" },
   { flag: "--request-size-limit", env: "PERDURE_REQUEST_SIZE_LIMIT", key: "requestSizeLimit", kind: "size", help: "largest request body in bytes (default 33554432)" },
 ];

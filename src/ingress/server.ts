@@ -28,6 +28,9 @@ export interface IngressDeps {
   readonly requestSizeLimit: number;
   /** New invocations are refused with 503 while more commands than this wait in the partition. */
   readonly maxBacklog: number;
+  /** Started invocations waiting for an attempt slot, and the count beyond which new invocations get 503. */
+  readonly waitingAttempts: () => number;
+  readonly maxWaitingAttempts: number;
 }
 
 const STRIPPED_HEADERS = new Set([
@@ -181,7 +184,7 @@ export class IngressServer {
       const name = req.rawHeaders[i]!.toLowerCase();
       if (!STRIPPED_HEADERS.has(name)) headers.push([name, req.rawHeaders[i + 1]!]);
     }
-    if (this.deps.processor.backlog > this.deps.maxBacklog) {
+    if (this.deps.processor.backlog > this.deps.maxBacklog || this.deps.waitingAttempts() > this.deps.maxWaitingAttempts) {
       return sendError(req, res, 503, "perdure is overloaded: too many requests are waiting to be processed, retry later", "ingress", { headers: { "retry-after": "1" } });
     }
     const request = {

@@ -80,6 +80,11 @@ export class Invoker {
     this.freshWindowMs = deps.freshWindowMs ?? 250;
   }
 
+  /** Started invocations waiting for an attempt slot. */
+  get waitingStarts(): number {
+    return this.waiting.size;
+  }
+
   /** Attempts launched or waiting for a slot. */
   get activeAttempts(): number {
     return this.attempts.size + this.waiting.size;

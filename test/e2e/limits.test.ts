@@ -56,6 +56,27 @@ test("invocations waiting for a slot can be cancelled and killed; the cancel rea
   assert.equal((await http(`${env.ingress}/restate/invocation/${holder}/output`)).status, 200);
 });
 
+test("beyond the limit of invocations waiting for a slot new invocations get 503 and change nothing", async (t) => {
+  const env = await startE2e({ config: { maxConcurrentAttempts: 1, maxWaitingAttempts: 1 } });
+  t.after(() => env.close());
+  const send = (ms: number, key: string) => http(`${env.ingress}/Greeter/sleep/send`, { json: { ms }, headers: { "idempotency-key": key } });
+  assert.equal((await send(800, "holder")).status, 202);
+  await waitFor(async () => (await env.perdure.store.listTimers()).length === 1, 5000);
+  const first = await send(1, "first"); // waits for the slot
+  const second = await send(1, "second"); // also waits: the limit counts strictly more than 1
+  assert.equal(first.status, 202, first.text);
+  assert.equal(second.status, 202, second.text);
+  const refused = await send(1, "refused");
+  assertIngressError(refused, 503, /overloaded/);
+  assert.equal(refused.headers.get("retry-after"), "1");
+  assert.equal((await http(`${env.ingress}/Greeter/noop`, { method: "POST" })).status, 503, "calls are refused too");
+  // Once the holder is done the queue drains and new invocations are accepted again; the refused one never ran.
+  await waitFor(async () => (await send(1, "later")).status === 202, 10_000);
+  const key = (k: string) => http(`${env.ingress}/restate/invocation/Greeter/sleep/${k}/output`);
+  for (const k of ["holder", "first", "second"]) await waitFor(async () => (await key(k)).status === 200, 10_000);
+  assertIngressError(await key("refused"), 404, /not found/i);
+});
+
 test("beyond the backlog limit new invocations get 503 with Retry-After, the accepted ones complete", async (t) => {
   const env = await startE2e({ config: { maxBacklog: 0 } });
   t.after(() => env.close());
