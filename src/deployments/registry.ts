@@ -124,6 +124,13 @@ export class Registry {
     return settings;
   }
 
+  /** Whether attempts of an invocation get its object's state with Start: keyed, and lazy state not enabled. */
+  sendsEagerState(inv: { readonly service: string; readonly handler: string; readonly key: string | undefined }): boolean {
+    if (inv.key === undefined) return false;
+    const svc = this.services.get(inv.service);
+    return !(svc && this.settings(svc, this.handler(inv.service, inv.handler)).enableLazyState);
+  }
+
   private resolveSettings(service: ServiceRecord, handler: HandlerDefinition | undefined): HandlerSettings {
     const svc = service.definition.options;
     const ov = service.overrides;

@@ -251,14 +251,12 @@ export class Invoker {
     const svc = registry.service(inv.service);
     const settings = svc ? registry.settings(svc, registry.handler(inv.service, inv.handler)) : undefined;
     const journal = snapshot ? snapshot.journal : await store.readJournal(inv.id);
-    const lazy = inv.key === undefined || (settings?.enableLazyState ?? false);
-    let state = lazy ? undefined : snapshot?.state;
-    if (!lazy && state === undefined) {
-      state = await store.readAllState(inv.service, inv.key!);
-    }
+    const eager = registry.sendsEagerState(inv);
+    let state = eager ? snapshot?.state : undefined;
+    if (eager && state === undefined) state = await store.readAllState(inv.service, inv.key!);
     // What was read here may include commits of a batch that is still being synced: send nothing before it is
     // durable. A snapshot is the committed state of a batch that is durable by now.
-    if (!snapshot || (!lazy && snapshot.state === undefined)) await store.durableBarrier();
+    if (!snapshot || (eager && snapshot.state === undefined)) await store.durableBarrier();
     attempt.begin({
       invocation: inv,
       deployment,

@@ -90,16 +90,8 @@ export async function beginAttempt(b: Batch, inv: InvocationRecord): Promise<voi
     b.emit({ kind: "start-attempt", invocationId: inv.id, epoch: inv.epoch });
     return;
   }
-  const state = takesEagerState(b, inv) ? await b.txn.getAllState(inv.service, inv.key!) : undefined;
+  const state = b.deps.registry.sendsEagerState(inv) ? await b.txn.getAllState(inv.service, inv.key!) : undefined;
   b.emit({ kind: "start-attempt", invocationId: inv.id, epoch: inv.epoch, snapshot: { invocation: inv, journal, ...(state ? { state } : {}) } });
-}
-
-/** Whether attempts of the invocation get the object's state with Start (keyed, lazy state off). */
-function takesEagerState(b: Batch, inv: InvocationRecord): boolean {
-  if (inv.key === undefined) return false;
-  const { registry } = b.deps;
-  const svc = registry.service(inv.service);
-  return !(svc && registry.settings(svc, registry.handler(inv.service, inv.handler)).enableLazyState);
 }
 
 /** Starts an invocation now, or queues it behind the exclusive handler holding its object key. */
