@@ -218,10 +218,11 @@ async function finish(t: TestContext, name: string, load: MixedLoad, server: Cra
   assert.equal(await server.stop(), 0, server.logs().slice(-4000));
 }
 
-test(`mixed load under ${KILLS} random crashes: nothing acknowledged lost, nothing doubled, nothing stuck`, { timeout: (SECONDS + KILLS * 8 + 90) * 1000 }, async (t) => {
+/** A registered perdure on `dataDirName` with the mixed load and the side-effect clock running against it. */
+async function startUnderLoad(t: TestContext, dataDirName: string, tagPrefix: string) {
   const t0 = Date.now();
-  const server = await startRegistered("data-kill");
-  const load = new MixedLoad({ ingressUrl: server.ingressUrl, clients: CLIENTS, accounts: ACCOUNTS, tag: `k${Date.now().toString(36)}` });
+  const server = await startRegistered(dataDirName);
+  const load = new MixedLoad({ ingressUrl: server.ingressUrl, clients: CLIENTS, accounts: ACCOUNTS, tag: `${tagPrefix}${Date.now().toString(36)}` });
   t.after(async () => {
     await load.abort();
     await server.stop();
@@ -230,6 +231,11 @@ test(`mixed load under ${KILLS} random crashes: nothing acknowledged lost, nothi
   clock.start();
   const loadStart = Date.now();
   load.start();
+  return { t0, server, load, clock, loadStart };
+}
+
+test(`mixed load under ${KILLS} random crashes: nothing acknowledged lost, nothing doubled, nothing stuck`, { timeout: (SECONDS + KILLS * 8 + 90) * 1000 }, async (t) => {
+  const { t0, server, load, clock, loadStart } = await startUnderLoad(t, "data-kill", "k");
 
   for (let i = 0; i < KILLS; i++) {
     const armNext = i < KILLS - 1 && Math.random() < FAULT_SHARE;
@@ -244,17 +250,7 @@ test(`mixed load under ${KILLS} random crashes: nothing acknowledged lost, nothi
 });
 
 test("SIGTERM under load: perdure exits 0, loses nothing and restarts cleanly", { timeout: 90_000 }, async (t) => {
-  const t0 = Date.now();
-  const server = await startRegistered("data-term");
-  const load = new MixedLoad({ ingressUrl: server.ingressUrl, clients: CLIENTS, accounts: ACCOUNTS, tag: `t${Date.now().toString(36)}` });
-  t.after(async () => {
-    await load.abort();
-    await server.stop();
-  });
-  const clock = new SideEffectClock(logFile);
-  clock.start();
-  const loadStart = Date.now();
-  load.start();
+  const { t0, server, load, clock, loadStart } = await startUnderLoad(t, "data-term", "t");
   for (let i = 0; i < 2; i++) {
     await delay(randomBetween(1000, 2000));
     const stopStarted = Date.now();
