@@ -48,9 +48,13 @@ interface Waiting {
   snapshot: AttemptSnapshot | undefined;
 }
 
-/** A launched attempt that may still count as fresh. */
+/**
+ * A launch that may still count as fresh. It lets go of its attempt when the attempt ends: an ended attempt
+ * (its stream, decoder, timers) must not stay reachable for the rest of the window, or every attempt of a
+ * busy server outlives two scavenges and is promoted to the old generation only to die there.
+ */
 interface Launch {
-  readonly attempt: Attempt;
+  attempt: Attempt | undefined;
   readonly at: number;
 }
 
@@ -63,8 +67,8 @@ export class Invoker {
   /** Launches in launch order; those older than the window are dropped from the front when admitting. */
   private launches: Launch[] = [];
   private launchesHead = 0;
-  /** Attempts in `launches` that are still running (removed when they end or age out). */
-  private readonly fresh = new Set<Attempt>();
+  /** Attempts in `launches` that are still running, with their launch (removed when they end or age out). */
+  private readonly fresh = new Map<Attempt, Launch>();
   private recheck: NodeJS.Timeout | undefined;
   /** Launched attempts whose stream opens on the next turn of the event loop, after the replies of this one. */
   private opening: Array<{ readonly attempt: Attempt; readonly snapshot: AttemptSnapshot | undefined }> = [];
@@ -123,7 +127,9 @@ export class Invoker {
   private ageOut(): void {
     const horizon = this.deps.clock.now() - this.freshWindowMs;
     while (this.launchesHead < this.launches.length && this.launches[this.launchesHead]!.at <= horizon) {
-      this.fresh.delete(this.launches[this.launchesHead]!.attempt);
+      const aged = this.launches[this.launchesHead]!;
+      if (aged.attempt) this.fresh.delete(aged.attempt);
+      aged.attempt = undefined;
       this.launchesHead++;
     }
     if (this.launchesHead > 1024 && this.launchesHead * 2 > this.launches.length) {
@@ -167,8 +173,9 @@ export class Invoker {
     this.running++;
     if (this.maxFresh !== Infinity) {
       this.ageOut();
-      this.fresh.add(attempt);
-      this.launches.push({ attempt, at: this.deps.clock.now() });
+      const entry: Launch = { attempt, at: this.deps.clock.now() };
+      this.fresh.set(attempt, entry);
+      this.launches.push(entry);
     }
     // Effects of a committed batch run before its replies (202s, responses) go out; opening streams after them
     // keeps a burst of starts from delaying those replies.
@@ -199,7 +206,11 @@ export class Invoker {
   private release(a: Attempt): void {
     if (this.attempts.get(a.invocationId) === a) this.attempts.delete(a.invocationId);
     this.running--;
-    this.fresh.delete(a);
+    const launch = this.fresh.get(a);
+    if (launch) {
+      launch.attempt = undefined;
+      this.fresh.delete(a);
+    }
     this.drainWaiting();
   }
 

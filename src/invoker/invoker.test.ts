@@ -1,0 +1,79 @@
+// Tests of the invoker's bookkeeping with a scripted endpoint client (no network): an attempt that ended is not
+// kept reachable by the invoker, neither through its slot nor through the burst window it was launched in.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { randomBytes } from "node:crypto";
+import { Invoker } from "./invoker.ts";
+import type { EndpointClient, EndpointStream, StreamListener } from "../endpoint/client.ts";
+import type { Registry } from "../deployments/registry.ts";
+import type { Store } from "../storage/api/store.ts";
+import type { PartitionCommand } from "../partition/commands.ts";
+import { deployment, invocation } from "../storage/contract/fixtures.ts";
+import { encodeInvocationId, newInvocationId } from "../core/ids.ts";
+import { encodeFrame } from "../protocol/frame.ts";
+import { MessageType } from "../protocol/message-types.ts";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+/** A client whose streams the test drives; it keeps only the listener of the stream opened last. */
+function scriptedClient() {
+  const opened: { listener: StreamListener | undefined; stream: WeakRef<EndpointStream> | undefined } = { listener: undefined, stream: undefined };
+  const client = {
+    open(_url: URL, _options: unknown, listener: StreamListener): EndpointStream {
+      const stream: EndpointStream = { write() {}, end() {}, abort() {} };
+      opened.listener = listener;
+      opened.stream = new WeakRef(stream);
+      return stream;
+    },
+    resetConnection() {},
+  } as unknown as EndpointClient;
+  return { client, opened };
+}
+
+test("an attempt that ended is not retained by the invoker, even within the burst window it was launched in", async () => {
+  const dp = deployment("dp_1", { uri: "http://127.0.0.1:1", httpVersion: "HTTP/2.0", protocolType: "BidiStream" });
+  const registry = {
+    deployment: (id: string) => (id === dp.id ? dp : undefined),
+    service: () => undefined,
+    handler: () => undefined,
+    sendsEagerState: () => false,
+  } as unknown as Registry;
+  const { client, opened } = scriptedClient();
+  const submitted: PartitionCommand[] = [];
+  const invoker = new Invoker({
+    store: {} as Store, // a start with a snapshot reads nothing
+    registry,
+    client,
+    clock: { now: () => 1_000_000 }, // time stands still: the launch stays inside the burst window
+    submit: (cmd) => submitted.push(cmd),
+    log: () => {},
+    maxFreshAttempts: 128,
+    freshWindowMs: 250,
+  });
+  const id = encodeInvocationId(newInvocationId(7n, randomBytes(16)));
+  const inv = invocation({ id, epoch: 1, status: "running", deploymentId: dp.id, key: undefined, serviceType: "service", handlerType: undefined, protocolVersion: 5 });
+  invoker.start(id, 1, { invocation: inv, journal: [] });
+  await new Promise((r) => setImmediate(r)); // streams open on the next turn
+  await new Promise((r) => setImmediate(r));
+  assert.ok(opened.listener, "the attempt opened its stream");
+  assert.equal(invoker.activeAttempts, 1);
+
+  opened.listener.onResponse(200, { "content-type": "application/vnd.restate.invocation.v5" });
+  opened.listener.onData(encodeFrame(MessageType.End, Buffer.alloc(0)));
+  opened.listener.onEnd();
+  opened.listener = undefined;
+  assert.deepEqual(
+    submitted.map((c) => c.kind),
+    ["endpoint-message"],
+    "the End message went to the partition",
+  );
+  assert.equal(invoker.activeAttempts, 0);
+
+  await new Promise((r) => setImmediate(r));
+  gc();
+  assert.equal(opened.stream?.deref(), undefined, "the ended attempt (and its stream) can be collected");
+  invoker.close();
+});
