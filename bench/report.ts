@@ -44,6 +44,16 @@ function markdown(results: Results): string {
       );
     }
   }
+  const spread = roundSpread(results);
+  if (spread.length > 0) {
+    lines.push(
+      "",
+      "Spread behind the medians: perdure/restate of each alternating pair of runs (round 1, 2, ...; the machine drifts, so the pairs differ):",
+      "",
+    );
+    lines.push("| scenario | req/s ratio per round | p99 ratio per round |", "|---|---|---|");
+    for (const row of spread) lines.push(`| ${row.scenario} | ${row.rps.join(", ")} | ${row.p99.join(", ")} |`);
+  }
   const sends = summary.filter((s) => s.scenario === "send");
   if (sends.length > 0) {
     lines.push("", "`send`: req/s and latencies are of the 202 acknowledgements; completion after the load stopped:", "");
@@ -123,6 +133,24 @@ function markdown(results: Results): string {
       `fsync/req = (fsync + fdatasync calls) / requests, counted with ${results.syncMethod}. Disk KiB/req = write_bytes of /proc/PID/io of the server process over the measured window / requests.`,
   );
   return lines.join("\n") + "\n";
+}
+
+/** Per scenario with more than one round of both servers: the ratio of each round's pair of runs. */
+function roundSpread(results: Results): Array<{ scenario: string; rps: string[]; p99: string[] }> {
+  const rows: Array<{ scenario: string; rps: string[]; p99: string[] }> = [];
+  for (const s of results.summary) {
+    const of = (kind: (typeof SERVERS)[number]) => results.runs.filter((r) => r.scenario === s.scenario && r.server === kind).sort((a, b) => a.round - b.round);
+    const a = of("perdure");
+    const b = of("restate");
+    if (a.length < 2 || b.length < 2) continue;
+    const pairs = a.flatMap((ra) => b.filter((rb) => rb.round === ra.round).map((rb) => [ra, rb] as const));
+    rows.push({
+      scenario: s.scenario,
+      rps: pairs.map(([ra, rb]) => ratio(ra.load.rps, rb.load.rps)),
+      p99: pairs.map(([ra, rb]) => ratio(ra.load.latency.p99, rb.load.latency.p99)),
+    });
+  }
+  return rows;
 }
 
 /** Writes `<base>.json` and `<base>.md`; returns the Markdown. */
