@@ -1,15 +1,17 @@
 // HTTP client towards deployment endpoints: HTTP/2 without TLS (h2c, prior knowledge) by default, HTTP/1.1
-// when a deployment asks for it; https lets ALPN decide.
+// when a deployment asks for it; https lets ALPN decide. h2c goes over perdure's own lean connection
+// (`h2c.ts`); https over Node's `http2` client.
 //
 // Invariants:
-// - One HTTP/2 session per origin, reused by every request; a session that errors, closes or receives GOAWAY is
-//   dropped from the pool so the next request opens a fresh one.
+// - One HTTP/2 connection per origin, reused by every request; a connection that errors, closes or receives
+//   GOAWAY is dropped from the pool so the next request opens a fresh one.
 // - Every stream reports exactly one of `end` or `error` to its listener.
 
 import http2 from "node:http2";
 import { http } from "../core/node-http.ts";
 import https from "node:https";
 import type { RequestSigner } from "./request-identity.ts";
+import { H2cConnection } from "./h2c.ts";
 
 export interface StreamListener {
   onResponse(status: number, headers: Record<string, string | string[] | undefined>): void;
@@ -46,6 +48,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export class EndpointClient {
   private readonly signer: RequestSigner | undefined;
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
+  private readonly h2c = new Map<string, H2cConnection>();
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly tlsAgent = new https.Agent({ keepAlive: true });
 
@@ -113,6 +116,7 @@ export class EndpointClient {
   }
 
   private openHttp2(url: URL, options: OpenOptions, listener: StreamListener): EndpointStream {
+    if (url.protocol === "http:") return this.connection(url).open(options.method, url.pathname + url.search, options.headers, listener);
     let finished = false;
     const fail = (err: Error) => {
       if (finished) return;
@@ -205,8 +209,23 @@ export class EndpointClient {
     };
   }
 
+  private connection(url: URL): H2cConnection {
+    const existing = this.h2c.get(url.origin);
+    if (existing?.usable) return existing;
+    const c = new H2cConnection(url, (closed) => {
+      if (this.h2c.get(url.origin) === closed) this.h2c.delete(url.origin);
+    });
+    this.h2c.set(url.origin, c);
+    return c;
+  }
+
   /** Drops the pooled connection to an origin (after a timeout, it may be dead without knowing it). */
   resetConnection(url: URL): void {
+    const c = this.h2c.get(url.origin);
+    if (c) {
+      this.h2c.delete(url.origin);
+      c.destroy(new Error("connection reset by perdure after a timeout"));
+    }
     const session = this.sessions.get(url.origin);
     if (!session) return;
     this.sessions.delete(url.origin);
@@ -214,6 +233,8 @@ export class EndpointClient {
   }
 
   close(): void {
+    for (const c of [...this.h2c.values()]) c.destroy(new Error("perdure is shutting down"));
+    this.h2c.clear();
     for (const s of this.sessions.values()) s.close();
     this.sessions.clear();
     this.agent.destroy();
