@@ -9,40 +9,14 @@
 //   npx node bench/h2-client-cost.ts '{"port":19080,"connections":32,"durationS":6}'
 //   npx node bench/sdk-ceiling.ts '{"url":"http://127.0.0.1:19080","connections":32,"durationS":6}'
 import net from "node:net";
-import { randomBytes } from "node:crypto";
-import { encodeCommand } from "../src/protocol/command-encode.ts";
-import { FrameDecoder, encodeFrame } from "../src/protocol/frame.ts";
+import { FrameDecoder } from "../src/protocol/frame.ts";
+import { startFrames } from "./sdk-ceiling.ts";
 import { MessageType } from "../src/protocol/message-types.ts";
-import { encodeStart } from "../src/protocol/start.ts";
-import { encodeInvocationId, newInvocationId } from "../src/core/ids.ts";
-import { hash64 } from "../src/core/hash.ts";
 
 const H2 = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, WINDOW_UPDATE: 8 } as const;
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
 const ACK = 0x1;
-
-const INPUT_FRAME = encodeFrame(
-  MessageType.InputCommand,
-  encodeCommand({ type: MessageType.InputCommand, headers: [], value: Buffer.alloc(0), name: "" }),
-);
-
-/** The same request body as sdk-ceiling.ts: Start (fresh id) + Input. */
-function startFrames(): Buffer {
-  const raw = newInvocationId(randomBytes(8).readBigUInt64BE(0) >> 1n, randomBytes(16));
-  const start = encodeStart({
-    id: raw,
-    debugId: encodeInvocationId(raw),
-    knownEntries: 1,
-    stateMap: [],
-    partialState: true,
-    key: "",
-    retryCountSinceLastStoredEntry: 0,
-    durationSinceLastStoredEntry: 0,
-    randomSeed: hash64(raw),
-  });
-  return Buffer.concat([encodeFrame(MessageType.Start, start), INPUT_FRAME]);
-}
 
 /** HPACK literal header field without indexing, new name, no Huffman (short names and values only). */
 function literal(name: string, value: string): Buffer {

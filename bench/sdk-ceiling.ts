@@ -32,7 +32,8 @@ const INPUT_FRAME = encodeFrame(
   encodeCommand({ type: MessageType.InputCommand, headers: [], value: Buffer.alloc(0), name: "" }),
 );
 
-function startFrames(): Buffer {
+/** The request body of one no-op invocation: Start (fresh id) + Input. */
+export function startFrames(): Buffer {
   const raw = newInvocationId(randomBytes(8).readBigUInt64BE(0) >> 1n, randomBytes(16));
   const start = encodeStart({
     id: raw,
