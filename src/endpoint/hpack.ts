@@ -113,35 +113,40 @@ export function decodeHuffman(bytes: Uint8Array): Buffer {
   return Buffer.from(out);
 }
 
-/** Encodes an integer with an N-bit prefix (RFC 7541 §5.1) into `out`, `first` holding the prefix's flag bits. */
-function pushInt(out: number[], value: number, prefixBits: number, first: number): void {
-  const max = (1 << prefixBits) - 1;
-  if (value < max) {
-    out.push(first | value);
-    return;
-  }
-  out.push(first | max);
-  value -= max;
-  while (value >= 128) {
-    out.push((value % 128) + 128);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
+/** Bytes of an integer with a 7-bit prefix (RFC 7541 §5.1). */
+function intSize(value: number): number {
+  if (value < 127) return 1;
+  let n = 2;
+  for (value -= 127; value >= 128; value = Math.floor(value / 128)) n++;
+  return n;
 }
 
-/** A header block of literals without indexing (names must be lower-case). */
-export function encodeHeaderBlock(headers: ReadonlyArray<readonly [string, string]>): Buffer {
-  const out: number[] = [];
-  for (const [name, value] of headers) {
-    const n = Buffer.from(name, "latin1");
-    const v = Buffer.from(value, "latin1");
-    out.push(0x00);
-    pushInt(out, n.length, 7, 0);
-    for (const b of n) out.push(b);
-    pushInt(out, v.length, 7, 0);
-    for (const b of v) out.push(b);
+/** Writes an integer with a 7-bit prefix (the flag bit 0) at `pos`; returns the position after it. */
+function writeInt(out: Buffer, pos: number, value: number): number {
+  if (value < 127) {
+    out[pos] = value;
+    return pos + 1;
   }
-  return Buffer.from(out);
+  out[pos++] = 127;
+  for (value -= 127; value >= 128; value = Math.floor(value / 128)) out[pos++] = (value % 128) + 128;
+  out[pos] = value;
+  return pos + 1;
+}
+
+/** A header block of literals without indexing, raw (not Huffman) strings; names must be lower-case. */
+export function encodeHeaderBlock(headers: ReadonlyArray<readonly [string, string]>): Buffer {
+  let size = 0;
+  for (const [name, value] of headers) size += 1 + intSize(name.length) + name.length + intSize(value.length) + value.length;
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const [name, value] of headers) {
+    out[pos++] = 0x00;
+    pos = writeInt(out, pos, name.length);
+    pos += out.write(name, pos, "latin1");
+    pos = writeInt(out, pos, value.length);
+    pos += out.write(value, pos, "latin1");
+  }
+  return out;
 }
 
 export class HpackDecoder {
