@@ -1,14 +1,21 @@
-// Tests of the lean h2c connection against Node's own HTTP/2 server (nghttp2): response headers as a real
+// Tests of perdure's HTTP/2 connection against Node's own HTTP/2 server (nghttp2): response headers as a real
 // encoder writes them (Huffman, dynamic table), flow control both ways with bodies far beyond the default
 // windows, the peer's stream limit, header blocks split into CONTINUATION frames, RST_STREAM, GOAWAY, abort and
-// connection errors, and the client pool opening a new connection after GOAWAY.
+// connection errors, the client pool opening a new connection after GOAWAY, and https endpoints (TLS with ALPN,
+// certificate verification, an endpoint without HTTP/2).
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import net from "node:net";
+import https from "node:https";
+import type tls from "node:tls";
+import path from "node:path";
 import { randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import type { AddressInfo } from "node:net";
-import { H2cConnection } from "./h2c.ts";
+import { H2Connection } from "./h2-connection.ts";
 import { EndpointClient, type StreamListener } from "./client.ts";
 
 async function server(t: TestContext, handler: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void, settings: http2.Settings = {}) {
@@ -58,8 +65,8 @@ function collect(): { listener: StreamListener; done: Promise<Outcome> } {
   };
 }
 
-function connection(t: TestContext, url: URL): H2cConnection {
-  const c = new H2cConnection(url, () => {});
+function connection(t: TestContext, url: URL): H2Connection {
+  const c = new H2Connection(url, () => {});
   t.after(() => c.destroy(new Error("test over")));
   return c;
 }
@@ -165,7 +172,7 @@ test("abort: the peer sees the stream cancelled and the listener hears nothing m
   });
   const c = connection(t, url);
   let heard = 0;
-  let s!: ReturnType<H2cConnection["open"]>;
+  let s!: ReturnType<H2Connection["open"]>;
   const gotData = new Promise<void>((r) => {
     s = c.open("POST", "/", {}, {
       onResponse: () => heard++,
@@ -219,4 +226,64 @@ test("the peer dropping the connection fails open streams; a refused connection 
   const refused = collect();
   connection(t, new URL(`http://127.0.0.1:${port}`)).open("GET", "/", {}, refused.listener).end();
   assert.match((await refused.done).error?.message ?? "", /ECONNREFUSED/);
+});
+
+/** A self-signed certificate for localhost and 127.0.0.1 (openssl), valid for a day. */
+function selfSigned(t: TestContext): { key: Buffer; cert: Buffer } {
+  const dir = mkdtempSync(path.join(tmpdir(), "perdure-tls-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const r = spawnSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")],
+    { encoding: "utf8" },
+  );
+  assert.equal(r.status, 0, `openssl failed: ${r.stderr}`);
+  return { key: readFileSync(path.join(dir, "key.pem")), cert: readFileSync(path.join(dir, "cert.pem")) };
+}
+
+async function listenTls(t: TestContext, srv: tls.Server): Promise<number> {
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  t.after(() => srv.close());
+  return (srv.address() as AddressInfo).port;
+}
+
+test("https endpoints: HTTP/2 over TLS with ALPN, the certificate verified", async (t) => {
+  const { key, cert } = selfSigned(t);
+  const srv = http2.createSecureServer({ key, cert }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => res.end(`${req.method} ${req.url} ${req.scheme} ${Buffer.concat(chunks).length}`));
+  });
+  srv.on("session", (s) => t.after(() => s.destroy()));
+  const port = await listenTls(t, srv);
+  const client = new EndpointClient(undefined, { ca: cert });
+  t.after(() => client.close());
+  for (const host of ["127.0.0.1", "localhost"]) {
+    const { listener, done } = collect();
+    const s = client.open(new URL(`https://${host}:${port}/discover?x=1`), { method: "POST", headers: {}, http11: false }, listener);
+    s.write(Buffer.alloc(100_000));
+    s.end();
+    const o = await done;
+    assert.equal(o.error, undefined, host);
+    assert.equal(o.status, 200);
+    assert.equal(o.body.toString(), "POST /discover?x=1 https 100000");
+  }
+
+  const untrusting = new EndpointClient();
+  t.after(() => untrusting.close());
+  const refused = collect();
+  untrusting.open(new URL(`https://127.0.0.1:${port}/`), { method: "GET", headers: {}, http11: false }, refused.listener).end();
+  assert.match((await refused.done).error?.message ?? "", /self-signed certificate/);
+});
+
+test("an https endpoint that does not speak HTTP/2 fails the stream with a clear error", async (t) => {
+  const { key, cert } = selfSigned(t);
+  const srv = https.createServer({ key, cert }, (_req, res) => res.end("h1"));
+  const port = await listenTls(t, srv);
+  const client = new EndpointClient(undefined, { ca: cert });
+  t.after(() => client.close());
+  const { listener, done } = collect();
+  client.open(new URL(`https://127.0.0.1:${port}/`), { method: "GET", headers: {}, http11: false }, listener).end();
+  assert.match((await done).error?.message ?? "", /HTTP\/2|ALPN|application protocol/i);
 });

@@ -1,7 +1,7 @@
-// A lean HTTP/2 client connection over cleartext TCP (h2c, prior knowledge) for endpoint requests: the attempt
-// streams that carry the invocation protocol, and discovery. It does what those need and no more, at a fraction
-// of the per-stream cost of Node's `http2` client (no Duplex stream objects, one write per event-loop turn for
-// all streams of a connection).
+// A lean HTTP/2 client connection for endpoint requests (the attempt streams that carry the invocation protocol,
+// and discovery): cleartext with prior knowledge (h2c) for http URLs, TLS with ALPN "h2" for https URLs. It does
+// what those need and no more, at about a third of the per-stream CPU of Node's `http2` client (no Duplex stream
+// objects, one write per event-loop turn for all streams of a connection; `bench/h2-client-cost.ts`).
 //
 // Invariants:
 // - Every header block received is decoded, whichever stream it belongs to, so the HPACK decoder stays in step
@@ -16,6 +16,7 @@
 //   (`usable` is false); streams the peer will not process fail at once.
 
 import net from "node:net";
+import tls from "node:tls";
 import type { EndpointStream, StreamListener } from "./client.ts";
 import { HpackDecoder, HpackError, encodeHeaderBlock } from "./hpack.ts";
 
@@ -70,10 +71,11 @@ function u32(value: number): Buffer {
 
 class ConnectionError extends Error {}
 
-export class H2cConnection {
+export class H2Connection {
   private readonly origin: string;
+  private readonly secure: boolean;
   private readonly socket: net.Socket;
-  private readonly onClosed: (c: H2cConnection) => void;
+  private readonly onClosed: (c: H2Connection) => void;
   private readonly decoder = new HpackDecoder(HEADER_TABLE_SIZE);
   private readonly streams = new Map<number, Stream>();
   private readonly waiting: PendingOpen[] = [];
@@ -94,10 +96,27 @@ export class H2cConnection {
   /** A header block spans HEADERS + CONTINUATION frames of one stream; nothing else may come between. */
   private continuing: number | undefined;
 
-  constructor(origin: URL, onClosed: (c: H2cConnection) => void) {
+  /** `tlsOptions`: extra options of the TLS connection for https URLs (tests pass their own CA). */
+  constructor(origin: URL, onClosed: (c: H2Connection) => void, tlsOptions: tls.ConnectionOptions = {}) {
     this.origin = origin.origin;
+    this.secure = origin.protocol === "https:";
     this.onClosed = onClosed;
-    this.socket = net.connect({ host: origin.hostname.replace(/^\[|\]$/g, ""), port: Number(origin.port || 80) });
+    const host = origin.hostname.replace(/^\[|\]$/g, "");
+    if (this.secure) {
+      const socket = tls.connect({
+        host,
+        port: Number(origin.port || 443),
+        ALPNProtocols: ["h2"],
+        ...(net.isIP(host) === 0 ? { servername: host } : {}),
+        ...tlsOptions,
+      });
+      socket.once("secureConnect", () => {
+        if (socket.alpnProtocol !== "h2") this.destroy(new Error(`${this.origin} did not negotiate HTTP/2 over TLS (ALPN: ${socket.alpnProtocol || "none"})`));
+      });
+      this.socket = socket;
+    } else {
+      this.socket = net.connect({ host, port: Number(origin.port || 80) });
+    }
     this.socket.setNoDelay(true);
     this.socket.unref();
     const settings = Buffer.alloc(24);
@@ -127,8 +146,8 @@ export class H2cConnection {
   open(method: string, path: string, headers: Record<string, string>, listener: StreamListener): EndpointStream {
     const pairs: Array<[string, string]> = [
       [":method", method],
-      [":scheme", "http"],
-      [":authority", this.origin.slice("http://".length)],
+      [":scheme", this.secure ? "https" : "http"],
+      [":authority", this.origin.slice(this.secure ? "https://".length : "http://".length)],
       [":path", path],
     ];
     for (const [name, value] of Object.entries(headers)) pairs.push([name.toLowerCase(), value]);
