@@ -11,39 +11,20 @@
 import net from "node:net";
 import { FrameDecoder } from "../src/protocol/frame.ts";
 import { startFrames } from "./sdk-ceiling.ts";
+import { Flag, FrameType as H2, MAX_WINDOW, PREFACE, Setting, frame as h2frame, settingsPayload, u32 } from "../src/endpoint/h2-frames.ts";
+import { encodeHeaderBlock } from "../src/endpoint/hpack.ts";
 import { MessageType } from "../src/protocol/message-types.ts";
-
-const H2 = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, WINDOW_UPDATE: 8 } as const;
-const END_STREAM = 0x1;
-const END_HEADERS = 0x4;
-const ACK = 0x1;
-
-/** HPACK literal header field without indexing, new name, no Huffman (short names and values only). */
-function literal(name: string, value: string): Buffer {
-  const n = Buffer.from(name);
-  const v = Buffer.from(value);
-  if (n.length > 126 || v.length > 126) throw new Error("header too long for this tool");
-  return Buffer.concat([Buffer.from([0x00, n.length]), n, Buffer.from([v.length]), v]);
-}
-
-function h2frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(stream, 5);
-  return Buffer.concat([header, payload]);
-}
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as { port: number; connections: number; durationS: number };
 const host = "127.0.0.1";
 const contentType = "application/vnd.restate.invocation.v6";
-const requestHeaders = Buffer.concat([
-  Buffer.from([0x83, 0x86]), // :method POST, :scheme http (static table 3 and 6)
-  literal(":path", "/invoke/BenchSvc/noop"),
-  literal(":authority", `${host}:${spec.port}`),
-  literal("content-type", contentType),
-  literal("accept", contentType),
+const requestHeaders = encodeHeaderBlock([
+  [":method", "POST"],
+  [":scheme", "http"],
+  [":path", "/invoke/BenchSvc/noop"],
+  [":authority", `${host}:${spec.port}`],
+  ["content-type", contentType],
+  ["accept", contentType],
 ]);
 
 const socket = net.connect(spec.port, host);
@@ -62,16 +43,11 @@ function send(chunk: Buffer): void {
 }
 
 // Preface; no dynamic HPACK table; stream and connection windows near 2^31 so DATA never waits for updates.
-const settings = Buffer.alloc(12);
-settings.writeUInt16BE(0x1, 0); // SETTINGS_HEADER_TABLE_SIZE
-settings.writeUInt32BE(0, 2);
-settings.writeUInt16BE(0x4, 6); // SETTINGS_INITIAL_WINDOW_SIZE
-settings.writeUInt32BE(0x7fffffff, 8);
-const connectionWindow = Buffer.alloc(4);
-connectionWindow.writeUInt32BE(0x7fffffff - 65535, 0);
-socket.write(
-  Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), h2frame(H2.SETTINGS, 0, 0, settings), h2frame(H2.WINDOW_UPDATE, 0, 0, connectionWindow)]),
-);
+const settings = settingsPayload([
+  [Setting.HEADER_TABLE_SIZE, 0],
+  [Setting.INITIAL_WINDOW_SIZE, MAX_WINDOW],
+]);
+socket.write(Buffer.concat([PREFACE, h2frame(H2.SETTINGS, 0, 0, settings), h2frame(H2.WINDOW_UPDATE, 0, 0, u32(MAX_WINDOW - 65535))]));
 
 const streams = new Map<number, { decoder: FrameDecoder; done: () => void }>();
 let nextStreamId = 1;
@@ -79,27 +55,25 @@ let receivedSinceUpdate = 0;
 let inbox: Buffer = Buffer.alloc(0);
 
 function onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
-  if (type === H2.SETTINGS && !(flags & ACK)) send(h2frame(H2.SETTINGS, ACK, 0, Buffer.alloc(0)));
-  else if (type === H2.PING && !(flags & ACK)) send(h2frame(H2.PING, ACK, 0, Buffer.from(payload)));
+  if (type === H2.SETTINGS && !(flags & Flag.ACK)) send(h2frame(H2.SETTINGS, Flag.ACK, 0, Buffer.alloc(0)));
+  else if (type === H2.PING && !(flags & Flag.ACK)) send(h2frame(H2.PING, Flag.ACK, 0, Buffer.from(payload)));
   else if (type === H2.DATA) {
     receivedSinceUpdate += payload.length;
     if (receivedSinceUpdate > 1 << 30) {
-      const increment = Buffer.alloc(4);
-      increment.writeUInt32BE(receivedSinceUpdate, 0);
-      send(h2frame(H2.WINDOW_UPDATE, 0, 0, increment));
+      send(h2frame(H2.WINDOW_UPDATE, 0, 0, u32(receivedSinceUpdate)));
       receivedSinceUpdate = 0;
     }
     const stream = streams.get(streamId);
     if (stream) {
       for (const message of stream.decoder.push(Buffer.from(payload))) {
         if (message.type === MessageType.End) {
-          send(h2frame(H2.DATA, END_STREAM, streamId, Buffer.alloc(0)));
+          send(h2frame(H2.DATA, Flag.END_STREAM, streamId, Buffer.alloc(0)));
           stream.done();
         }
       }
     }
-    if (flags & END_STREAM) streams.delete(streamId);
-  } else if (type === H2.HEADERS && flags & END_STREAM) streams.delete(streamId);
+    if (flags & Flag.END_STREAM) streams.delete(streamId);
+  } else if (type === H2.HEADERS && flags & Flag.END_STREAM) streams.delete(streamId);
   else if (type === H2.RST_STREAM) {
     const stream = streams.get(streamId);
     streams.delete(streamId);
@@ -130,7 +104,7 @@ function invokeOnce(): Promise<void> {
       resolve();
     };
     streams.set(streamId, { decoder: new FrameDecoder(), done });
-    send(Buffer.concat([h2frame(H2.HEADERS, END_HEADERS, streamId, requestHeaders), h2frame(H2.DATA, 0, streamId, startFrames())]));
+    send(Buffer.concat([h2frame(H2.HEADERS, Flag.END_HEADERS, streamId, requestHeaders), h2frame(H2.DATA, 0, streamId, startFrames())]));
   });
 }
 

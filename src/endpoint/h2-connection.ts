@@ -19,13 +19,8 @@ import net from "node:net";
 import tls from "node:tls";
 import type { EndpointStream, StreamListener } from "./client.ts";
 import { HpackDecoder, HpackError, encodeHeaderBlock } from "./hpack.ts";
+import { CANCEL, Flag as F, FrameType as T, H2ProtocolError, MAX_WINDOW, PREFACE, Setting as S, frame, settingsPayload, u32, unpad } from "./h2-frames.ts";
 
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-const T = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PUSH_PROMISE: 5, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
-const F = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
-const S = { HEADER_TABLE_SIZE: 0x1, ENABLE_PUSH: 0x2, MAX_CONCURRENT_STREAMS: 0x3, INITIAL_WINDOW_SIZE: 0x4, MAX_FRAME_SIZE: 0x5 } as const;
-const CANCEL = 0x8;
-const MAX_WINDOW = 0x7fffffff;
 /** Largest frame perdure accepts (announced in SETTINGS_MAX_FRAME_SIZE). */
 const MAX_RECEIVE_FRAME = 1 << 16;
 /** HPACK dynamic table perdure lets the peer use for response headers. */
@@ -37,39 +32,18 @@ interface Stream {
   readonly listener: StreamListener;
   sendWindow: number;
   readonly queue: Buffer[];
-  queued: number;
   endQueued: boolean;
   localEnded: boolean;
   remoteEnded: boolean;
   responded: boolean;
   /** onEnd, onError or abort happened: the listener hears nothing more. */
   finished: boolean;
-  headerBlock: Buffer[] | undefined;
-  headerEndsStream: boolean;
 }
 
 interface PendingOpen {
   readonly stream: Stream;
   readonly block: Buffer;
 }
-
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(9 + payload.length);
-  out.writeUIntBE(payload.length, 0, 3);
-  out[3] = type;
-  out[4] = flags;
-  out.writeUInt32BE(streamId, 5);
-  payload.copy(out, 9);
-  return out;
-}
-
-function u32(value: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(value, 0);
-  return b;
-}
-
-class ConnectionError extends Error {}
 
 export class H2Connection {
   private readonly origin: string;
@@ -93,8 +67,8 @@ export class H2Connection {
   private peerMaxFrame = 16_384;
   private connectionSendWindow = 65_535;
   private receivedSinceUpdate = 0;
-  /** A header block spans HEADERS + CONTINUATION frames of one stream; nothing else may come between. */
-  private continuing: number | undefined;
+  /** The header block being received: HEADERS + CONTINUATION frames of one stream, nothing else between. */
+  private block: { readonly streamId: number; readonly parts: Buffer[]; readonly endStream: boolean } | undefined;
 
   /** `tlsOptions`: extra options of the TLS connection for https URLs (tests pass their own CA). */
   constructor(origin: URL, onClosed: (c: H2Connection) => void, tlsOptions: tls.ConnectionOptions = {}) {
@@ -119,16 +93,12 @@ export class H2Connection {
     }
     this.socket.setNoDelay(true);
     this.socket.unref();
-    const settings = Buffer.alloc(24);
-    [
+    const settings = settingsPayload([
       [S.HEADER_TABLE_SIZE, HEADER_TABLE_SIZE],
       [S.ENABLE_PUSH, 0],
       [S.INITIAL_WINDOW_SIZE, MAX_WINDOW],
       [S.MAX_FRAME_SIZE, MAX_RECEIVE_FRAME],
-    ].forEach(([id, value], i) => {
-      settings.writeUInt16BE(id!, i * 6);
-      settings.writeUInt32BE(value!, i * 6 + 2);
-    });
+    ]);
     this.send(Buffer.concat([PREFACE, frame(T.SETTINGS, 0, 0, settings), frame(T.WINDOW_UPDATE, 0, 0, u32(MAX_WINDOW - 65_535))]));
     this.handshakeTimer = setTimeout(() => this.destroy(new Error(`no HTTP/2 handshake from ${this.origin} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     this.handshakeTimer.unref();
@@ -156,14 +126,11 @@ export class H2Connection {
       listener,
       sendWindow: 0,
       queue: [],
-      queued: 0,
       endQueued: false,
       localEnded: false,
       remoteEnded: false,
       responded: false,
       finished: false,
-      headerBlock: undefined,
-      headerEndsStream: false,
     };
     const pending: PendingOpen = { stream, block: encodeHeaderBlock(pairs) };
     if (!this.usable) {
@@ -221,7 +188,6 @@ export class H2Connection {
   private write(stream: Stream, chunk: Buffer): void {
     if (stream.finished || stream.endQueued || this.closed || chunk.length === 0) return;
     stream.queue.push(chunk);
-    stream.queued += chunk.length;
     if (stream.id !== 0) this.flushStream(stream);
   }
 
@@ -255,7 +221,6 @@ export class H2Connection {
       const part = n === head.length ? head : head.subarray(0, n);
       if (n === head.length) stream.queue.shift();
       else stream.queue[0] = head.subarray(n);
-      stream.queued -= n;
       stream.sendWindow -= n;
       this.connectionSendWindow -= n;
       const ends = stream.endQueued && stream.queue.length === 0;
@@ -292,7 +257,7 @@ export class H2Connection {
     try {
       while (!this.closed && this.inbox.length - off >= 9) {
         const length = this.inbox.readUIntBE(off, 3);
-        if (length > MAX_RECEIVE_FRAME) throw new ConnectionError(`frame of ${length} bytes exceeds the ${MAX_RECEIVE_FRAME} allowed`);
+        if (length > MAX_RECEIVE_FRAME) throw new H2ProtocolError(`frame of ${length} bytes exceeds the ${MAX_RECEIVE_FRAME} allowed`);
         if (this.inbox.length - off < 9 + length) break;
         const type = this.inbox[off + 3]!;
         const flags = this.inbox[off + 4]!;
@@ -302,7 +267,7 @@ export class H2Connection {
         this.onFrame(type, flags, streamId, payload);
       }
     } catch (err) {
-      const protocol = err instanceof ConnectionError || err instanceof HpackError;
+      const protocol = err instanceof H2ProtocolError || err instanceof HpackError;
       this.destroy(new Error(`${protocol ? "HTTP/2 protocol error from" : "error handling data from"} ${this.origin}: ${(err as Error).message ?? String(err)}`));
       return;
     }
@@ -310,9 +275,7 @@ export class H2Connection {
   }
 
   private onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
-    if (this.continuing !== undefined && (type !== T.CONTINUATION || streamId !== this.continuing)) {
-      throw new ConnectionError("header block interrupted");
-    }
+    if (this.block && (type !== T.CONTINUATION || streamId !== this.block.streamId)) throw new H2ProtocolError("header block interrupted");
     switch (type) {
       case T.DATA:
         return this.onDataFrame(flags, streamId, payload);
@@ -320,11 +283,15 @@ export class H2Connection {
         let block = payload;
         if (flags & F.PADDED) block = unpad(block);
         if (flags & F.PRIORITY) block = block.subarray(5);
-        return this.onHeaderFragment(streamId, block, (flags & F.END_HEADERS) !== 0, (flags & F.END_STREAM) !== 0, true);
+        this.block = { streamId, parts: [block], endStream: (flags & F.END_STREAM) !== 0 };
+        if (flags & F.END_HEADERS) this.onHeaderBlock();
+        return;
       }
       case T.CONTINUATION:
-        if (this.continuing !== streamId) throw new ConnectionError("unexpected CONTINUATION");
-        return this.onHeaderFragment(streamId, payload, (flags & F.END_HEADERS) !== 0, false, false);
+        if (!this.block) throw new H2ProtocolError("unexpected CONTINUATION");
+        this.block.parts.push(payload);
+        if (flags & F.END_HEADERS) this.onHeaderBlock();
+        return;
       case T.RST_STREAM: {
         const s = this.streams.get(streamId);
         if (s) {
@@ -335,7 +302,7 @@ export class H2Connection {
       }
       case T.SETTINGS:
         if (flags & F.ACK) return;
-        if (streamId !== 0 || payload.length % 6 !== 0) throw new ConnectionError("malformed SETTINGS");
+        if (streamId !== 0 || payload.length % 6 !== 0) throw new H2ProtocolError("malformed SETTINGS");
         for (let i = 0; i < payload.length; i += 6) this.applySetting(payload.readUInt16BE(i), payload.readUInt32BE(i + 2));
         this.send(frame(T.SETTINGS, F.ACK, 0, Buffer.alloc(0)));
         if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
@@ -348,11 +315,11 @@ export class H2Connection {
       case T.GOAWAY:
         return this.onGoaway(payload);
       case T.WINDOW_UPDATE: {
-        if (payload.length !== 4) throw new ConnectionError("malformed WINDOW_UPDATE");
+        if (payload.length !== 4) throw new H2ProtocolError("malformed WINDOW_UPDATE");
         const increment = payload.readUInt32BE(0) & MAX_WINDOW;
         if (streamId === 0) {
           this.connectionSendWindow += increment;
-          for (const s of this.streams.values()) if (s.queued > 0 || (s.endQueued && !s.localEnded)) this.flushStream(s);
+          for (const s of this.streams.values()) if (s.queue.length > 0 || (s.endQueued && !s.localEnded)) this.flushStream(s);
         } else {
           const s = this.streams.get(streamId);
           if (s) {
@@ -363,7 +330,7 @@ export class H2Connection {
         return;
       }
       case T.PUSH_PROMISE:
-        throw new ConnectionError("PUSH_PROMISE although push is disabled");
+        throw new H2ProtocolError("PUSH_PROMISE although push is disabled");
       default:
         return; // PRIORITY and unknown frame types are ignored
     }
@@ -378,35 +345,21 @@ export class H2Connection {
     const s = this.streams.get(streamId);
     if (!s) return;
     const data = flags & F.PADDED ? unpad(payload) : payload;
-    if (!s.responded) throw new ConnectionError(`DATA before HEADERS on stream ${streamId}`);
+    if (!s.responded) throw new H2ProtocolError(`DATA before HEADERS on stream ${streamId}`);
     if (data.length > 0 && !s.finished) s.listener.onData(data);
     if (flags & F.END_STREAM) this.remoteEnd(s);
   }
 
-  private onHeaderFragment(streamId: number, fragment: Buffer, endHeaders: boolean, endStream: boolean, first: boolean): void {
+  /** A complete header block: decoded whatever its stream (to keep HPACK in step), then the response or trailers. */
+  private onHeaderBlock(): void {
+    const { streamId, parts, endStream } = this.block!;
+    this.block = undefined;
+    const headers = this.decoder.decode(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
     const s = this.streams.get(streamId);
-    let parts: Buffer[];
-    if (first) {
-      parts = [fragment];
-      if (s) s.headerEndsStream = endStream;
-    } else {
-      parts = s?.headerBlock ?? this.orphanBlock;
-      parts.push(fragment);
-    }
-    if (!endHeaders) {
-      this.continuing = streamId;
-      if (s) s.headerBlock = parts;
-      else this.orphanBlock = parts;
-      return;
-    }
-    this.continuing = undefined;
-    if (s) s.headerBlock = undefined;
-    this.orphanBlock = [];
-    const headers = this.decoder.decode(parts.length === 1 ? parts[0]! : Buffer.concat(parts)); // always, to keep HPACK in step
     if (!s) return;
     if (!s.responded) {
       const status = Number(headers.find(([n]) => n === ":status")?.[1]);
-      if (!Number.isInteger(status)) throw new ConnectionError(`response without :status on stream ${streamId}`);
+      if (!Number.isInteger(status)) throw new H2ProtocolError(`response without :status on stream ${streamId}`);
       if (status >= 100 && status < 200) return; // informational; the final response follows
       s.responded = true;
       const flat: Record<string, string> = {};
@@ -416,10 +369,8 @@ export class H2Connection {
       }
       if (!s.finished) s.listener.onResponse(status, flat);
     }
-    if (s.headerEndsStream) this.remoteEnd(s);
+    if (endStream) this.remoteEnd(s);
   }
-
-  private orphanBlock: Buffer[] = [];
 
   private remoteEnd(s: Stream): void {
     if (s.remoteEnded) return;
@@ -465,7 +416,7 @@ export class H2Connection {
         this.peerMaxStreams = value;
         return;
       case S.INITIAL_WINDOW_SIZE: {
-        if (value > MAX_WINDOW) throw new ConnectionError("initial window size too large");
+        if (value > MAX_WINDOW) throw new H2ProtocolError("initial window size too large");
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
         for (const s of this.streams.values()) {
@@ -475,7 +426,7 @@ export class H2Connection {
         return;
       }
       case S.MAX_FRAME_SIZE:
-        if (value < 16_384 || value > 16_777_215) throw new ConnectionError("invalid max frame size");
+        if (value < 16_384 || value > 16_777_215) throw new H2ProtocolError("invalid max frame size");
         this.peerMaxFrame = value;
         return;
       default:
@@ -484,7 +435,7 @@ export class H2Connection {
   }
 
   private onGoaway(payload: Buffer): void {
-    if (payload.length < 8) throw new ConnectionError("malformed GOAWAY");
+    if (payload.length < 8) throw new H2ProtocolError("malformed GOAWAY");
     const last = payload.readUInt32BE(0) & MAX_WINDOW;
     const code = payload.readUInt32BE(4);
     this.goaway = true;
@@ -501,9 +452,3 @@ export class H2Connection {
   }
 }
 
-function unpad(payload: Buffer): Buffer {
-  if (payload.length < 1) throw new ConnectionError("padded frame without pad length");
-  const pad = payload[0]!;
-  if (pad >= payload.length) throw new ConnectionError("padding exceeds the frame");
-  return payload.subarray(1, payload.length - pad);
-}
