@@ -5,7 +5,10 @@
 //   message).
 // - The journal and state an attempt sends are committed and durable: the snapshot the committed batch handed
 //   over (record, journal and eager state), or read from storage after the partition committed the start (then
-//   sent only once every commit so far is durable), so they include every entry the attempt must replay.
+//   sent only once every commit so far is durable), so they include every entry the attempt must replay. The
+//   one exception is the early start of a new invocation's first attempt (see the partition processor): its
+//   snapshot (the input, the object's state) may still be syncing, and nothing the attempt causes is
+//   acknowledged before it is durable.
 // - Admission: at most `maxConcurrentAttempts` attempts hold a slot; of those, at most `maxFreshAttempts` may have
 //   been launched within the last `freshWindowMs`. A burst of new invocations thus opens a bounded number of
 //   streams at a time (short queues in the endpoint, low latency for everything else), while an attempt that
@@ -266,7 +269,8 @@ export class Invoker {
     let state = eager ? snapshot?.state : undefined;
     if (eager && state === undefined) state = await store.readAllState(inv.service, inv.key!);
     // What was read here may include commits of a batch that is still being synced: send nothing before it is
-    // durable. A snapshot is the committed state of a batch that is durable by now.
+    // durable. A snapshot is the committed state of its batch: durable by now, or, for the first attempt of a new
+    // invocation started early (see the partition processor), holding no result the endpoint could act on.
     if (!snapshot || (eager && snapshot.state === undefined)) await store.durableBarrier();
     attempt.begin({
       invocation: inv,

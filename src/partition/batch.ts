@@ -36,6 +36,8 @@ export class Batch {
   private readonly cache = new Map<string, InvocationRecord | null>();
   private readonly dirty = new Set<string>();
   private readonly journals = new Map<string, JournalEntry[]>();
+  /** Invocations this batch created (their journal starts here). */
+  readonly created = new Set<string>();
   /** Bytes of journals this batch may still read whole for attempt starts. */
   private journalReadBudget = JOURNAL_READ_BUDGET;
 
@@ -64,6 +66,7 @@ export class Batch {
   async startJournal(id: string, first: JournalEntry): Promise<void> {
     await this.txn.appendJournal(id, first);
     this.journals.set(id, [first]);
+    this.created.add(id);
   }
 
   async appendJournal(id: string, entry: JournalEntry): Promise<void> {

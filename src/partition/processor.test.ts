@@ -1,6 +1,7 @@
 // The partition processor's batching against a store whose durability the test controls: batches commit in
 // order, a batch can commit while the previous one is being made durable, submitters hear back only after their
-// batch is durable and in commit order, and no submitted command is left waiting.
+// batch is durable and in commit order, and no submitted command is left waiting. The first attempt of a new
+// invocation starts at COMMIT, unless an effect still waiting for durability names the same invocation.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Committed, PartitionTxn, Store } from "../storage/api/store.ts";
@@ -8,6 +9,11 @@ import { MemoryStore } from "../storage/memory/memory-store.ts";
 import type { PartitionDeps } from "./batch.ts";
 import type { PartitionCommand } from "./commands.ts";
 import { PartitionProcessor } from "./processor.ts";
+import type { Effect } from "./effects.ts";
+import { idempotentInvocationId } from "./invoke.ts";
+import { Registry } from "../deployments/registry.ts";
+import type { EndpointClient } from "../endpoint/client.ts";
+import { deployment } from "../storage/contract/fixtures.ts";
 
 /** A memory store whose commits become durable only when the test says so; COMMIT itself can be held too. */
 class GatedStore {
@@ -143,4 +149,89 @@ test("posted commands are applied in order with submitted ones; a failed sync or
   processor.post(cleanup, (err) => failures.push(err));
   assert.equal(failures.length, 2);
   assert.equal((failures[1] as Error).name, "ShuttingDown");
+});
+
+/** A processor over a registry that knows the fixture deployment's Greeter service; every effect is recorded. */
+async function withGreeter() {
+  const store = new GatedStore();
+  const dp = deployment("dp_1");
+  await store.inner.putDeployment(dp);
+  await store.inner.putServices([{ name: "Greeter", revision: 1, deploymentId: dp.id, definition: dp.services[0]!, overrides: {} }]);
+  const clock = { now: () => 1_000 };
+  const random = { bytes: (n: number) => Buffer.alloc(n, 7) };
+  const registry = new Registry({ store: store.inner, client: undefined as unknown as EndpointClient, clock, random });
+  await registry.load();
+  const effects: Effect[] = [];
+  const processor = new PartitionProcessor(store as unknown as Store, { registry, clock, random, maxProtocolVersion: 7 }, (e) => effects.push(e));
+  return { store, processor, effects };
+}
+
+const sendGreet = (idempotencyKey: string): PartitionCommand => ({
+  kind: "invoke",
+  request: { target: { service: "Greeter", handler: "greet", key: undefined }, input: Buffer.from("{}"), headers: [], idempotencyKey, executionTime: undefined, source: { kind: "ingress" }, mode: "send" },
+});
+
+const starts = (effects: Effect[]) => effects.filter((e) => e.kind === "start-attempt");
+
+test("a new invocation's first attempt starts at COMMIT, before the batch is durable; the reply still waits", async () => {
+  const { store, processor, effects } = await withGreeter();
+  let replied = false;
+  const sent = processor.submit(sendGreet("k1")).then(() => (replied = true));
+  await until(() => store.commits === 1);
+  const id = idempotentInvocationId("Greeter", undefined, "greet", "k1");
+  assert.deepEqual(starts(effects).map((e) => [e.invocationId, e.epoch]), [[id, 1]], "started while the commit syncs");
+  assert.ok(starts(effects)[0]!.kind === "start-attempt" && starts(effects)[0]!.snapshot, "from the batch's snapshot");
+  await tick();
+  assert.equal(replied, false, "the 202 waits for durability");
+  assert.equal(processor.earlyStarts, 1);
+  store.gates[0]!.open();
+  await sent;
+  assert.equal(starts(effects).length, 1, "started once");
+});
+
+test("a new invocation's start waits while an unfinished batch's effect names the same invocation", async () => {
+  const { store, processor, effects } = await withGreeter();
+  const id = idempotentInvocationId("Greeter", undefined, "greet", "k2");
+  let release!: () => void;
+  store.hold = new Promise<void>((r) => (release = r));
+  // Batch 1: create, kill (aborts the attempt once durable) and purge the invocation.
+  const first = [processor.submit(sendGreet("k2")), processor.submit({ kind: "kill", invocationId: id }), processor.submit({ kind: "purge", invocationId: id })];
+  await tick();
+  // Batch 2, committed while batch 1 syncs: the same idempotency key creates the same invocation id again.
+  const again = processor.submit(sendGreet("k2"));
+  store.hold = undefined;
+  release();
+  await until(() => store.commits === 2);
+  await tick();
+  assert.deepEqual(effects.map((e) => e.kind), ["start-attempt"], "only batch 1's start ran early");
+  store.gates[0]!.open();
+  await Promise.all(first);
+  assert.ok(effects.some((e) => e.kind === "abort-attempt"), "batch 1's abort ran once durable");
+  assert.equal(starts(effects).length, 1, "the new start waits for its own batch");
+  store.gates[1]!.open();
+  await again;
+  const kinds = effects.map((e) => e.kind);
+  assert.equal(starts(effects).length, 2);
+  assert.ok(kinds.lastIndexOf("start-attempt") > kinds.indexOf("abort-attempt"), "the abort of the old attempt comes before the new start");
+  assert.equal(processor.earlyStarts, 1);
+});
+
+test("a start is not early when an effect before it in the same batch names the invocation", async () => {
+  const { store, processor, effects } = await withGreeter();
+  const id = idempotentInvocationId("Greeter", undefined, "greet", "k3");
+  // One batch: create, kill, purge, create again. The second start comes after the abort of the first.
+  const all = [
+    processor.submit(sendGreet("k3")),
+    processor.submit({ kind: "kill", invocationId: id }),
+    processor.submit({ kind: "purge", invocationId: id }),
+    processor.submit(sendGreet("k3")),
+  ];
+  await until(() => store.commits === 1);
+  await tick();
+  assert.equal(starts(effects).length, 1, "the first start ran early, the second waits behind the abort");
+  store.gates[0]!.open();
+  await Promise.all(all);
+  const kinds = effects.map((e) => e.kind);
+  assert.equal(starts(effects).length, 2);
+  assert.ok(kinds.lastIndexOf("start-attempt") > kinds.indexOf("abort-attempt"));
 });

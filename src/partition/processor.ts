@@ -6,10 +6,16 @@
 // - A batch commits whole or not at all. If a batch fails, its commands are retried one by one so that a
 //   single bad command fails alone.
 // - Effects run after the commit is durable, in the order produced; then the submitters' promises resolve.
+//   One exception, the early start: the first attempt of an invocation created in the batch starts right after
+//   COMMIT, while the commit is being made durable, when no effect produced before it (in this batch or in a
+//   batch not finished yet) names the same invocation. Nothing that attempt causes is acknowledged before the
+//   commit is durable: its messages are applied in later batches, which finish after this one, and a commit
+//   that cannot be made durable leaves the store refusing every later one. A crash before the sync loses the
+//   invocation together with everything its attempt did, none of which was acknowledged.
 // - Pipelining: the next batch may be applied and committed while the previous one is being made durable (at
 //   most two batches between COMMIT and their effects). Such a batch starts only at a batch event (a commit
 //   or a finish), with what is queued then. Batches finish (effects, replies) in commit order; if a
-//   commit cannot be made durable its commands fail and none of its effects run.
+//   commit cannot be made durable its commands fail and none of its other effects run.
 
 import type { Committed, Store } from "../storage/api/store.ts";
 import { Batch, type PartitionDeps } from "./batch.ts";
@@ -19,6 +25,13 @@ import { applyEndpointMessage } from "./endpoint-messages.ts";
 import { applyCleanup, applyGetResult, applyInvoke, applyOperation, applyRecover, applyReplaceState, applyRestartAsNew, applySignal, applyTimer } from "./operations.ts";
 import { attemptFailed } from "./lifecycle.ts";
 import { NO_FAULTS, type FaultPoints } from "../faults/fault-points.ts";
+
+interface BatchResult {
+  outcomes: CommandOutcome[];
+  effects: Effect[];
+  /** Invocations the batch created. */
+  created: ReadonlySet<string>;
+}
 
 interface Pending {
   readonly cmd: PartitionCommand;
@@ -57,6 +70,10 @@ export class PartitionProcessor {
   private idleResolve: (() => void) | undefined;
   /** Number of committed batches (for metrics and tests). */
   batches = 0;
+  /** Attempts started at COMMIT, before their batch was durable (for metrics and tests). */
+  earlyStarts = 0;
+  /** Invocations named by effects of committed batches that have not finished, with how many such batches. */
+  private readonly unfinished = new Map<string, number>();
 
   /** Commands waiting to be applied (the ingress refuses new work above a bound). */
   get backlog(): number {
@@ -114,11 +131,14 @@ export class PartitionProcessor {
     const items = this.queue.splice(0, MAX_BATCH);
     try {
       const committed = await this.commitBatch(items);
+      const later = this.startEarly(committed.result);
+      const named = this.hold(later);
       this.inFlight++;
       this.tail = this.tail
-        .then(() => this.finishWhenDurable(items, committed))
+        .then(() => this.finishWhenDurable(items, committed.durable, committed.result.outcomes, later))
         .catch(() => undefined) // finishing rejects the submitters itself; the chain must go on
         .then(() => {
+          this.release(named);
           this.inFlight--;
           this.settle();
         });
@@ -145,7 +165,7 @@ export class PartitionProcessor {
     for (const item of items) {
       try {
         const committed = await this.commitBatch([item]);
-        await this.finishWhenDurable([item], committed);
+        await this.finishWhenDurable([item], committed.durable, committed.result.outcomes, committed.result.effects);
       } catch (err) {
         item.reject(err);
       }
@@ -153,21 +173,68 @@ export class PartitionProcessor {
   }
 
   /** Applies the commands in one transaction and commits it (not yet durable). */
-  private async commitBatch(items: Pending[]): Promise<Committed<{ outcomes: CommandOutcome[]; effects: Effect[] }>> {
+  private async commitBatch(items: Pending[]): Promise<Committed<BatchResult>> {
     return this.store.commit(async (txn) => {
       const outcomes: CommandOutcome[] = [];
       const batch = new Batch(txn, this.deps);
       for (const item of items) outcomes.push(await this.apply(batch, item.cmd));
       await batch.flush();
       this.faults.reach("batch-applied");
-      return { outcomes, effects: batch.effects };
+      return { outcomes, effects: batch.effects, created: batch.created };
     });
   }
 
+  /**
+   * Runs the early starts of a just-committed batch (see the header) and returns its other effects, which
+   * wait for durability.
+   */
+  private startEarly(result: BatchResult): Effect[] {
+    if (result.created.size === 0) return result.effects;
+    const later: Effect[] = [];
+    const namedBefore = new Set<string>();
+    for (const effect of result.effects) {
+      const id = invocationOf(effect);
+      if (
+        effect.kind === "start-attempt" &&
+        effect.snapshot !== undefined &&
+        result.created.has(effect.invocationId) &&
+        !namedBefore.has(effect.invocationId) &&
+        !this.unfinished.has(effect.invocationId)
+      ) {
+        this.earlyStarts++;
+        this.run(effect);
+        continue;
+      }
+      if (id !== undefined) namedBefore.add(id);
+      later.push(effect);
+    }
+    return later;
+  }
+
+  /** Notes the invocations that effects waiting for durability name; returns them for `release`. */
+  private hold(effects: readonly Effect[]): ReadonlySet<string> {
+    const named = new Set<string>();
+    for (const effect of effects) {
+      const id = invocationOf(effect);
+      if (id === undefined || named.has(id)) continue;
+      named.add(id);
+      this.unfinished.set(id, (this.unfinished.get(id) ?? 0) + 1);
+    }
+    return named;
+  }
+
+  private release(named: ReadonlySet<string>): void {
+    for (const id of named) {
+      const n = this.unfinished.get(id)! - 1;
+      if (n === 0) this.unfinished.delete(id);
+      else this.unfinished.set(id, n);
+    }
+  }
+
   /** Once the commit is durable: runs its effects, then resolves the submitters; if it cannot be, rejects them. */
-  private finishWhenDurable(items: Pending[], committed: Committed<{ outcomes: CommandOutcome[]; effects: Effect[] }>): Promise<void> {
-    return committed.durable.then(
-      () => this.finish(items, committed.result.outcomes, committed.result.effects),
+  private finishWhenDurable(items: Pending[], durable: Promise<void>, outcomes: CommandOutcome[], effects: Effect[]): Promise<void> {
+    return durable.then(
+      () => this.finish(items, outcomes, effects),
       (err: unknown) => {
         for (const item of items) item.reject(err);
       },
@@ -177,14 +244,16 @@ export class PartitionProcessor {
   private finish(items: Pending[], outcomes: CommandOutcome[], effects: Effect[]): void {
     this.batches++;
     this.faults.reach("batch-committed");
-    for (const effect of effects) {
-      try {
-        this.sink(effect);
-      } catch (err) {
-        this.sink({ kind: "log", level: "error", message: `effect ${effect.kind} failed: ${(err as Error).stack ?? String(err)}` });
-      }
-    }
+    for (const effect of effects) this.run(effect);
     items.forEach((item, i) => item.resolve(outcomes[i]!));
+  }
+
+  private run(effect: Effect): void {
+    try {
+      this.sink(effect);
+    } catch (err) {
+      this.sink({ kind: "log", level: "error", message: `effect ${effect.kind} failed: ${(err as Error).stack ?? String(err)}` });
+    }
   }
 
   private async apply(b: Batch, cmd: PartitionCommand): Promise<CommandOutcome> {
@@ -225,5 +294,17 @@ export class PartitionProcessor {
       case "replace-state":
         return applyReplaceState(b, cmd.service, cmd.key, cmd.expectedVersion, cmd.state);
     }
+  }
+}
+
+/** The invocation an effect concerns, if any. */
+function invocationOf(effect: Effect): string | undefined {
+  switch (effect.kind) {
+    case "schedule-timer":
+      return effect.timer.invocationId;
+    case "log":
+      return undefined;
+    default:
+      return effect.invocationId;
   }
 }
