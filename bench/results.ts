@@ -99,7 +99,7 @@ export function buildResults(
     return s;
   });
   const durability =
-    `perdure with fsync on (its default: SQLite WAL with an fdatasync of the WAL after each commit, group-committed, before the batch's effects run${o.perdureArgs.length ? `; extra args ${o.perdureArgs.join(" ")}` : ""}); ` +
+    `perdure with fsync on (its default: SQLite WAL with an fdatasync of the WAL after each commit, group-committed, before the batch's effects run: replies, 202s and results handed to the SDK; only a new invocation's first attempt may start while its batch syncs${o.perdureArgs.length ? `; extra args ${o.perdureArgs.join(" ")}` : ""}); ` +
     "Restate with its defaults (no durability settings changed: its Bifrost log writes RocksDB write batches with sync=true, " +
     "rocksdb-disable-wal-fsync=false, before acknowledging; the partition store relies on the log). Both fsync before a result or 202 is returned.";
   return {
