@@ -75,7 +75,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
     });
   };
   const invoker = new Invoker({ store, registry, client, clock, submit, log: (level, m) => logger.log(level, m), maxConcurrentAttempts: config.maxConcurrentAttempts, maxFreshAttempts: config.maxFreshAttempts });
-  const timers = new TimerQueue(clock, (timer) => submit({ kind: "timer-fired", timer }));
+  const timers = new TimerQueue(clock, (timer) => submit({ kind: "timer-fired", timer }), { coalescingMs: config.timerCoalescingMs });
   const dispatch = (effect: Effect): void => {
     switch (effect.kind) {
       case "start-attempt":

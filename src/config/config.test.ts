@@ -103,8 +103,16 @@ test("other invalid values are ConfigErrors naming their flag", () => {
   assertConfigError([], { PERDURE_FSYNC: "1" }, /^PERDURE_FSYNC: /);
   assertConfigError(["--request-size-limit", "0"], {}, /^--request-size-limit: '0' is not a positive number of bytes/);
   assertConfigError(["--request-size-limit", "-5"], {}, /^--request-size-limit: /);
+  assertConfigError(["--timer-coalescing-ms", "1001"], {}, /^--timer-coalescing-ms: '1001' is not a number of milliseconds from 0 to 1000/);
+  assertConfigError([], { PERDURE_TIMER_COALESCING_MS: "2.5" }, /^PERDURE_TIMER_COALESCING_MS: /);
   assertConfigError(["--data-dir="], {}, /^--data-dir: must not be empty/);
   assertConfigError([], { PERDURE_BIND_ADDRESS: "" }, /^PERDURE_BIND_ADDRESS: must not be empty/);
+});
+
+test("timer coalescing defaults to 2 ms and may be switched off with 0", () => {
+  assert.equal(DEFAULTS.timerCoalescingMs, 2);
+  assert.equal(run(["--timer-coalescing-ms", "0"]).timerCoalescingMs, 0);
+  assert.equal(run([], { PERDURE_TIMER_COALESCING_MS: "10" }).timerCoalescingMs, 10);
 });
 
 test("unknown flags and stray words are refused", () => {

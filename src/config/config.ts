@@ -26,6 +26,8 @@ export interface Config {
   readonly maxFreshAttempts: number;
   /** New invocations get 503 while more started invocations than this wait for an attempt slot (bounds memory). */
   readonly maxWaitingAttempts: number;
+  /** Timers due less than this many ms after the last fire wait and fire together (one commit); 0: each on time. */
+  readonly timerCoalescingMs: number;
   /** Test setting: crash at a named fault point (`name@n`). Never set in production. */
   readonly testFaultPoint: string | undefined;
 }
@@ -45,6 +47,7 @@ export const DEFAULTS: Config = Object.freeze({
   maxConcurrentAttempts: 1_000, // as the reference invoker's concurrent-invocations limit
   maxFreshAttempts: 128,
   maxWaitingAttempts: 200_000,
+  timerCoalescingMs: 2,
 });
 
 export class ConfigError extends Error {}
@@ -53,7 +56,7 @@ interface Option {
   readonly flag: string;
   readonly env: string;
   readonly key: keyof Config;
-  readonly kind: "port" | "string" | "level" | "bool" | "size" | "protocol" | "fault";
+  readonly kind: "port" | "string" | "level" | "bool" | "size" | "millis" | "protocol" | "fault";
   readonly help: string;
 }
 
@@ -71,6 +74,7 @@ export const OPTIONS: readonly Option[] = [
   { flag: "--max-concurrent-attempts", env: "PERDURE_MAX_CONCURRENT_ATTEMPTS", key: "maxConcurrentAttempts", kind: "size", help: "attempts running at once; more wait (default 1000)" },
   { flag: "--max-waiting-attempts", env: "PERDURE_MAX_WAITING_ATTEMPTS", key: "maxWaitingAttempts", kind: "size", help: "invocations waiting for an attempt slot beyond which new invocations get 503 (default 200000)" },
   { flag: "--max-fresh-attempts", env: "PERDURE_MAX_FRESH_ATTEMPTS", key: "maxFreshAttempts", kind: "size", help: "attempts started within the last 250 ms running at once; bounds bursts (default 128)" },
+  { flag: "--timer-coalescing-ms", env: "PERDURE_TIMER_COALESCING_MS", key: "timerCoalescingMs", kind: "millis", help: "timers falling due within this many ms of the last fire wait and fire together, at most this late; 0 fires each on time (default 2)" },
   { flag: "--request-size-limit", env: "PERDURE_REQUEST_SIZE_LIMIT", key: "requestSizeLimit", kind: "size", help: "largest request body in bytes (default 33554432)" },
 ];
 
@@ -84,6 +88,11 @@ function convert(opt: Option, raw: string, from: string): unknown {
     case "size": {
       const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
       if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${from}: '${raw}' is not a positive number of bytes`);
+      return n;
+    }
+    case "millis": {
+      const n = /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isInteger(n) || n > 1000) throw new ConfigError(`${from}: '${raw}' is not a number of milliseconds from 0 to 1000`);
       return n;
     }
     case "protocol": {

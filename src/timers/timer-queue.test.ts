@@ -1,6 +1,7 @@
 // Tests of the in-memory timer queue on an injected manual clock, with node:test's mock timers standing in
 // for the host's setTimeout: due-time order, nothing early, overdue timers at once, duplicates ignored,
-// re-arming for an earlier timer, long delays beyond setTimeout's limit, and stop.
+// re-arming for an earlier timer, long delays beyond setTimeout's limit, stop, and coalescing of timers that
+// fall due close together.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import type { TimerRecord } from "../storage/api/records.ts";
@@ -10,11 +11,11 @@ const START = 1_700_000_000_000;
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
 /** A queue on a manual clock; `advance` moves the clock and the mocked host timers together. */
-function setup(t: TestContext) {
+function setup(t: TestContext, coalescingMs = 0) {
   t.mock.timers.enable({ apis: ["setTimeout"] });
   let now = START;
   const fired: number[] = [];
-  const queue = new TimerQueue({ now: () => now }, (timer) => fired.push(timer.id));
+  const queue = new TimerQueue({ now: () => now }, (timer) => fired.push(timer.id), { coalescingMs });
   return {
     queue,
     fired,
@@ -154,4 +155,27 @@ test("stop cancels the pending timeout and ignores later adds", (t) => {
   queue.add(timer(START, 2));
   advance(1_000);
   assert.deepEqual(fired, []);
+});
+
+test("with coalescing, timers due soon after a fire wait for the window and fire together; sparse ones fire on time", (t) => {
+  const { queue, fired, advance } = setup(t, 5);
+  queue.add(timer(START + 10, 1));
+  queue.add(timer(START + 11, 2));
+  queue.add(timer(START + 13, 3));
+  queue.add(timer(START + 16, 4));
+  queue.add(timer(START + 40, 5));
+  advance(10);
+  assert.deepEqual(fired, [1], "the first fires on time");
+  advance(4);
+  assert.deepEqual(fired, [1], "nothing fires within the window after a fire");
+  advance(1);
+  assert.deepEqual(fired, [1, 2, 3], "the timers due meanwhile fire together when the window ends, at most 5 ms late");
+  advance(4);
+  assert.deepEqual(fired, [1, 2, 3], "a timer due inside the next window waits too");
+  advance(1);
+  assert.deepEqual(fired, [1, 2, 3, 4]);
+  advance(19);
+  assert.deepEqual(fired, [1, 2, 3, 4], "never early");
+  advance(1);
+  assert.deepEqual(fired, [1, 2, 3, 4, 5], "a timer due long after the last fire fires on time");
 });

@@ -3,6 +3,11 @@
 // same transaction that acts on it). Timers are loaded from storage at start, so they survive restarts;
 // overdue ones fire at once.
 //
+// Coalescing: the queue fires at most once per `coalescingMs`. A timer due within that window after the last fire
+// waits for the window to end and fires with the others due by then, so timers that fall due close together
+// are committed in one batch (one transaction and one sync instead of one each). A timer never fires early and
+// at most `coalescingMs` late; when timers are sparse, each fires on time.
+//
 // Invariant: each timer id fires at most once per process; the storage delete makes it once overall.
 
 import type { TimerRecord } from "../storage/api/records.ts";
@@ -18,10 +23,13 @@ export class TimerQueue {
   private stopped = false;
   private readonly clock: Clock;
   private readonly fire: (t: TimerRecord) => void;
+  private readonly coalescingMs: number;
+  private lastFireAt = -Infinity;
 
-  constructor(clock: Clock, fire: (t: TimerRecord) => void) {
+  constructor(clock: Clock, fire: (t: TimerRecord) => void, options: { readonly coalescingMs?: number } = {}) {
     this.clock = clock;
     this.fire = fire;
+    this.coalescingMs = options.coalescingMs ?? 0;
   }
 
   get size(): number {
@@ -45,10 +53,11 @@ export class TimerQueue {
   private arm(): void {
     const top = this.heap[0];
     if (!top || this.stopped) return;
-    if (this.handle && top.dueAt >= this.armedFor) return;
+    const at = Math.max(top.dueAt, this.lastFireAt + this.coalescingMs);
+    if (this.handle && at >= this.armedFor) return;
     if (this.handle) clearTimeout(this.handle);
-    this.armedFor = top.dueAt;
-    const delay = Math.min(Math.max(0, top.dueAt - this.clock.now()), MAX_DELAY);
+    this.armedFor = at;
+    const delay = Math.min(Math.max(0, at - this.clock.now()), MAX_DELAY);
     this.handle = setTimeout(() => this.onTimeout(), delay);
   }
 
@@ -59,6 +68,7 @@ export class TimerQueue {
     while (this.heap.length > 0 && this.heap[0]!.dueAt <= now) {
       const t = this.pop();
       this.known.delete(t.id);
+      this.lastFireAt = now;
       this.fire(t);
     }
     this.arm();
