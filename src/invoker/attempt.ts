@@ -86,7 +86,7 @@ export class Attempt {
     this.state = "streaming";
     const audience = `/invoke/${encodeURIComponent(inv.service)}/${encodeURIComponent(inv.handler)}`;
     const options = { method: "POST" as const, headers, http11: deployment.httpVersion === "HTTP/1.1", audience, ...(inv.key !== undefined ? { subject: inv.key } : {}) };
-    const url = endpointUrl(new URL(deployment.uri), audience);
+    const url = invokeUrl(deployment.uri, audience);
     this.url = url;
     this.stream = this.ctx.client.open(url, options, {
       onResponse: (status, h) => this.onResponse(status, h),
@@ -235,6 +235,22 @@ export class Attempt {
     if (this.abortTimer) clearTimeout(this.abortTimer);
     this.onDone(this);
   }
+}
+
+/** Invoke URLs by deployment uri and path: the same few for every attempt of a handler, so parsed once. */
+const invokeUrls = new Map<string, URL>();
+const MAX_INVOKE_URLS = 4_096;
+
+/** The URL an attempt posts to (never changed by its users: the client only reads it). */
+function invokeUrl(deploymentUri: string, path: string): URL {
+  const cacheKey = `${deploymentUri} ${path}`;
+  let url = invokeUrls.get(cacheKey);
+  if (!url) {
+    if (invokeUrls.size >= MAX_INVOKE_URLS) invokeUrls.clear();
+    url = endpointUrl(new URL(deploymentUri), path);
+    invokeUrls.set(cacheKey, url);
+  }
+  return url;
 }
 
 function parseRetryAfter(v: string | string[] | undefined): number | undefined {

@@ -35,6 +35,8 @@ export class Batch {
   readonly effects: Effect[] = [];
   private readonly cache = new Map<string, InvocationRecord | null>();
   private readonly dirty = new Set<string>();
+  /** Records this transaction read or wrote and has not removed since: they exist in storage. */
+  private readonly stored = new Set<string>();
   private readonly journals = new Map<string, JournalEntry[]>();
   /** Invocations this batch created (their journal starts here). */
   readonly created = new Set<string>();
@@ -52,6 +54,7 @@ export class Batch {
     if (cached !== undefined) return cached ?? undefined;
     const inv = await this.txn.getInvocation(id);
     this.cache.set(id, inv ?? null);
+    if (inv) this.stored.add(id);
     return inv;
   }
 
@@ -98,6 +101,7 @@ export class Batch {
   async remove(id: string): Promise<void> {
     this.cache.set(id, null);
     this.dirty.delete(id);
+    this.stored.delete(id);
     await this.txn.deleteInvocation(id);
     await this.deleteJournal(id);
     await this.txn.deleteTimersOf(id);
@@ -110,7 +114,9 @@ export class Batch {
   async flush(): Promise<void> {
     for (const id of this.dirty) {
       const inv = this.cache.get(id);
-      if (inv) await this.txn.putInvocation(inv);
+      if (!inv) continue;
+      await this.txn.putInvocation(inv, this.stored.has(id));
+      this.stored.add(id);
     }
     this.dirty.clear();
   }

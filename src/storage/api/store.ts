@@ -20,7 +20,11 @@ import type {
 
 export interface PartitionTxn {
   getInvocation(id: string): Promise<InvocationRecord | undefined>;
-  putInvocation(inv: InvocationRecord): Promise<void>;
+  /**
+   * Writes the record (insert or replace). `stored`: the caller read it in this transaction and has not deleted
+   * it since, so it exists; an adapter may then update it in place (it must still store it if it does not).
+   */
+  putInvocation(inv: InvocationRecord, stored?: boolean): Promise<void>;
   deleteInvocation(id: string): Promise<void>;
 
   appendJournal(invocationId: string, entry: JournalEntry): Promise<void>;

@@ -42,6 +42,25 @@ export function invocationCases(ctx: ContractContext): void {
     assertSameRecord(await store.readInvocation(inv.id), inv);
   });
 
+  test("a record written as stored replaces the one read; one that is in fact missing is still stored", async () => {
+    const store = ctx.store();
+    const inv = fullInvocation({ id: "inv_stored" });
+    await store.transaction((t) => t.putInvocation(inv));
+    const changed = await store.transaction(async (t) => {
+      const read = (await t.getInvocation(inv.id))!;
+      read.status = "completed";
+      read.result = { kind: "success", value: Buffer.from("done") };
+      read.expiresAt = 99_000;
+      await t.putInvocation(read, true);
+      return read;
+    });
+    assertSameRecord(await store.readInvocation(inv.id), changed);
+    assert.deepEqual(await store.transaction(async (t) => t.getInvocation(inv.id)), changed, "the transaction cache holds it too");
+    const missing = fullInvocation({ id: "inv_not_there" });
+    await store.transaction((t) => t.putInvocation(missing, true));
+    assertSameRecord(await store.readInvocation(missing.id), missing);
+  });
+
   test("an empty success value comes back as an empty Buffer", async () => {
     const store = ctx.store();
     const inv = fullInvocation({ id: "inv_empty", result: { kind: "success", value: Buffer.alloc(0) } });

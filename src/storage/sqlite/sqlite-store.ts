@@ -205,9 +205,17 @@ export class SqliteStore implements Store {
         if (inv) this.records.remember(key, inv);
         return inv;
       },
-      putInvocation: async (inv) => {
+      putInvocation: async (inv, stored) => {
         const { json, resultValue } = encodeInvocation(inv);
         const key = storageKey(inv.id);
+        this.records.put(key, inv);
+        // A record the transaction read is updated in place: cheaper than an upsert's failed insert first.
+        if (stored) {
+          const { changes } = st(
+            "UPDATE invocations SET status = ?, modified_at = ?, expires_at = ?, inbox_seq = ?, record = ?, result_value = ? WHERE sk = ?",
+          ).run(inv.status, inv.modifiedAt, inv.expiresAt ?? null, inv.status === "inboxed" ? (inv.inboxSeq ?? null) : null, json, resultValue, key);
+          if (changes === 1) return;
+        }
         st(
           `INSERT INTO invocations (sk, id, partition_key, status, service, service_key, handler, idempotency_key, created_at, modified_at, expires_at, inbox_seq, record, result_value)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -229,7 +237,6 @@ export class SqliteStore implements Store {
           json,
           resultValue,
         );
-        this.records.put(key, inv);
       },
       deleteInvocation: async (id) => {
         const key = storageKey(id);
