@@ -200,8 +200,23 @@ export function deterministicInvocationId(partitionKey: bigint, parts: readonly 
  * key alone, so every service and handler addressed with key k shares one partition key.
  */
 export function partitionKeyForKey(key: string): bigint {
-  return hash64(key);
+  if (key.length > MAX_REMEMBERED_KEY) return hash64(key);
+  let pk = recentKeys.get(key);
+  if (pk === undefined) {
+    if (recentKeys.size >= RECENT_KEYS) recentKeys.clear();
+    pk = hash64(key);
+    recentKeys.set(key, pk);
+  }
+  return pk;
 }
+
+/**
+ * Partition keys of recently seen keys (objects are addressed again and again, and one request hashes its key
+ * twice); at most RECENT_KEYS keys of up to MAX_REMEMBERED_KEY characters, so at most ~1 MiB.
+ */
+const recentKeys = new Map<string, bigint>();
+const RECENT_KEYS = 4_096;
+const MAX_REMEMBERED_KEY = 128;
 
 // ---------------------------------------------------------------------------------------------
 // deployment ids
