@@ -204,7 +204,9 @@ test("RFC 3339 timestamps in the reference's three precisions", () => {
   assert.equal(formatRfc3339Millis(t), "2026-11-28T05:40:44.433Z");
   assert.equal(formatRfc3339Offset(Date.UTC(2026, 10, 29, 5, 41, 6, 477)), "2026-11-29T05:41:06.477+00:00");
   assert.equal(formatRfc3339Millis(Date.UTC(2026, 10, 28, 5, 43, 28, 770)), "2026-11-28T05:43:28.770Z");
-  assert.equal(formatRfc3339Nanos(0), "1970-01-01T00:00:00.000000000Z");
+  assert.equal(formatRfc3339Nanos(0), "1970-01-01T00:00:00Z", "a whole second has no fraction");
+  assert.equal(formatRfc3339Nanos(Date.UTC(2026, 10, 28, 5, 40, 44)), "2026-11-28T05:40:44Z");
+  assert.equal(formatRfc3339Nanos(Date.UTC(2026, 10, 28, 5, 40, 44, 1)), "2026-11-28T05:40:44.001000000Z");
   assert.equal(formatRfc3339Offset(0), "1970-01-01T00:00:00.000+00:00");
   assert.throws(() => formatRfc3339Millis(Number.NaN), RangeError);
   assert.throws(() => formatRfc3339Nanos(8.64e15), RangeError); // year 275760

@@ -269,9 +269,13 @@ export function formatRfc3339Millis(ms: number): string {
   return isoMillis(ms);
 }
 
-/** `2026-11-28T05:40:44.433000000Z` (nine fractional digits, `Z`), as ingress `executionTime`. */
+/**
+ * `2026-11-28T05:40:44.433000000Z` (nine fractional digits, `Z`), as ingress `executionTime`; a whole second
+ * has no fraction (`2026-11-28T05:40:44Z`), as the reference writes it.
+ */
 export function formatRfc3339Nanos(ms: number): string {
-  return isoMillis(ms).slice(0, -1) + "000000Z";
+  const iso = isoMillis(ms);
+  return iso.endsWith(".000Z") ? iso.slice(0, -5) + "Z" : iso.slice(0, -1) + "000000Z";
 }
 
 /** `2026-11-29T05:41:06.477+00:00` (milliseconds, `+00:00`), as the `idempotency-expires` header. */
