@@ -79,7 +79,7 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
   const dispatch = (effect: Effect): void => {
     switch (effect.kind) {
       case "start-attempt":
-        invoker.start(effect.invocationId, effect.epoch, effect.snapshot);
+        invoker.start(effect.invocationId, effect.epoch, effect.snapshot, effect.early === true);
         return;
       case "push":
         invoker.push(effect.invocationId, effect.epoch, effect.journalIndex, effect.frame);

@@ -1,7 +1,7 @@
 // A lean HTTP/2 client connection for endpoint requests (the attempt streams that carry the invocation protocol,
 // and discovery): cleartext with prior knowledge (h2c) for http URLs, TLS with ALPN "h2" for https URLs. It does
 // what those need and no more, at about a third of the per-stream CPU of Node's `http2` client (no Duplex stream
-// objects, one write per event-loop turn for all streams of a connection; `bench/h2-client-cost.ts`).
+// objects, one socket write per task for all streams of a connection; `bench/h2-client-cost.ts`).
 //
 // Invariants:
 // - Every header block received is decoded, whichever stream it belongs to, so the HPACK decoder stays in step
@@ -243,7 +243,8 @@ export class H2Connection {
     this.out.push(buf);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    // Everything written during the current task (frames of many streams) goes out in one socket write at its end.
+    queueMicrotask(() => {
       this.flushScheduled = false;
       const out = this.out;
       this.out = [];

@@ -15,8 +15,9 @@
 //   runs longer than the window (slow `ctx.run`, long sleeps) stops counting against the burst bound. Waiting
 //   starts launch in arrival order; a waiting start is only its epoch and (bounded) snapshot, no attempt yet.
 // - A launched attempt opens its stream on the next turn of the event loop, so the replies that a committed
-//   batch releases (202s, responses) go out before a burst of stream set-ups. Notifications pushed meanwhile
-//   are held by the attempt until its stream is open.
+//   batch releases (202s, responses) go out before a burst of stream set-ups. An early start (a new invocation's
+//   first attempt, started at COMMIT while no reply waits) opens as soon as the current task ends instead.
+//   Notifications pushed meanwhile are held by the attempt until its stream is open.
 
 import type { Store } from "../storage/api/store.ts";
 import type { Registry } from "../deployments/registry.ts";
@@ -73,8 +74,11 @@ export class Invoker {
   /** Attempts in `launches` that are still running, with their launch (removed when they end or age out). */
   private readonly fresh = new Map<Attempt, Launch>();
   private recheck: NodeJS.Timeout | undefined;
-  /** Launched attempts whose stream opens on the next turn of the event loop, after the replies of this one. */
+  /** Launched attempts whose stream opens soon (see `launch`). */
   private opening: Array<{ readonly attempt: Attempt; readonly snapshot: AttemptSnapshot | undefined }> = [];
+  /** An opening of the launched attempts is scheduled at the end of the current task / on the next loop turn. */
+  private openingSoon = false;
+  private openingLater = false;
   private readonly deps: InvokerDeps;
   private readonly maxRunning: number;
   private readonly maxFresh: number;
@@ -97,7 +101,8 @@ export class Invoker {
     return this.attempts.size + this.waiting.size;
   }
 
-  start(invocationId: string, epoch: number, snapshot?: AttemptSnapshot): void {
+  /** `early`: started at COMMIT, before the batch's replies exist (see the partition processor). */
+  start(invocationId: string, epoch: number, snapshot?: AttemptSnapshot, early = false): void {
     const previous = this.attempts.get(invocationId);
     if (previous) {
       if (previous.epoch >= epoch) return;
@@ -115,7 +120,7 @@ export class Invoker {
       this.scheduleRecheck();
       return;
     }
-    this.launch(invocationId, epoch, snapshot);
+    this.launch(invocationId, epoch, snapshot, early);
   }
 
   /** Whether one more attempt may launch now. */
@@ -164,8 +169,8 @@ export class Invoker {
     this.recheck.unref();
   }
 
-  /** Takes a slot for the attempt now; its stream opens on the next turn of the event loop. */
-  private launch(invocationId: string, epoch: number, snapshot: AttemptSnapshot | undefined): void {
+  /** Takes a slot for the attempt now; its stream opens on the next turn of the event loop (early: when this task ends). */
+  private launch(invocationId: string, epoch: number, snapshot: AttemptSnapshot | undefined, early = false): void {
     const attempt = new Attempt(
       invocationId,
       epoch,
@@ -180,10 +185,25 @@ export class Invoker {
       this.fresh.set(attempt, entry);
       this.launches.push(entry);
     }
+    this.opening.push({ attempt, snapshot });
+    if (early) {
+      // No reply of the batch exists yet: the stream opens right after this task, not an event-loop turn later.
+      if (this.openingSoon) return;
+      this.openingSoon = true;
+      queueMicrotask(() => {
+        this.openingSoon = false;
+        this.openLaunched();
+      });
+      return;
+    }
     // Effects of a committed batch run before its replies (202s, responses) go out; opening streams after them
     // keeps a burst of starts from delaying those replies.
-    if (this.opening.length === 0) setImmediate(() => this.openLaunched());
-    this.opening.push({ attempt, snapshot });
+    if (this.openingLater) return;
+    this.openingLater = true;
+    setImmediate(() => {
+      this.openingLater = false;
+      this.openLaunched();
+    });
   }
 
   private openLaunched(): void {

@@ -21,7 +21,14 @@ export type Effect =
    * Start a new attempt of the invocation (epoch fences earlier attempts). `snapshot`, when the batch knew the
    * whole journal, is the committed record and journal, so the invoker need not read them back.
    */
-  | { readonly kind: "start-attempt"; readonly invocationId: string; readonly epoch: number; readonly snapshot?: AttemptSnapshot }
+  | {
+      readonly kind: "start-attempt";
+      readonly invocationId: string;
+      readonly epoch: number;
+      readonly snapshot?: AttemptSnapshot;
+      /** Started at COMMIT, before the batch is durable (see the partition processor): no replies wait behind it. */
+      readonly early?: boolean;
+    }
   /** Send a message (a notification or an ack) on the live stream of the attempt. */
   | { readonly kind: "push"; readonly invocationId: string; readonly epoch: number; readonly journalIndex: number | undefined; readonly frame: Buffer }
   /** Stop the running attempt without asking the endpoint (kill, pause). */

@@ -180,7 +180,9 @@ test("a new invocation's first attempt starts at COMMIT, before the batch is dur
   await until(() => store.commits === 1);
   const id = idempotentInvocationId("Greeter", undefined, "greet", "k1");
   assert.deepEqual(starts(effects).map((e) => [e.invocationId, e.epoch]), [[id, 1]], "started while the commit syncs");
-  assert.ok(starts(effects)[0]!.kind === "start-attempt" && starts(effects)[0]!.snapshot, "from the batch's snapshot");
+  const first = starts(effects)[0]!;
+  assert.ok(first.kind === "start-attempt" && first.snapshot, "from the batch's snapshot");
+  assert.ok(first.kind === "start-attempt" && first.early === true, "marked early for the invoker");
   await tick();
   assert.equal(replied, false, "the 202 waits for durability");
   assert.equal(processor.earlyStarts, 1);
@@ -213,6 +215,8 @@ test("a new invocation's start waits while an unfinished batch's effect names th
   const kinds = effects.map((e) => e.kind);
   assert.equal(starts(effects).length, 2);
   assert.ok(kinds.lastIndexOf("start-attempt") > kinds.indexOf("abort-attempt"), "the abort of the old attempt comes before the new start");
+  const last = starts(effects)[1]!;
+  assert.ok(last.kind === "start-attempt" && last.early === undefined, "the delayed start is not marked early");
   assert.equal(processor.earlyStarts, 1);
 });
 

@@ -202,7 +202,7 @@ export class PartitionProcessor {
         !this.unfinished.has(effect.invocationId)
       ) {
         this.earlyStarts++;
-        this.run(effect);
+        this.run({ ...effect, early: true });
         continue;
       }
       if (id !== undefined) namedBefore.add(id);
