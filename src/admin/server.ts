@@ -8,7 +8,6 @@
 
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { http } from "../core/node-http.ts";
-import { gzipSync } from "node:zlib";
 import type { Registry } from "../deployments/registry.ts";
 import { RegistrationConflict } from "../deployments/registry.ts";
 import { DiscoveryError } from "../deployments/discovery.ts";
@@ -375,7 +374,7 @@ function json(res: ServerResponse, status: number, doc: unknown, headers: Record
   let body = Buffer.from(JSON.stringify(doc));
   const out: Record<string, string | number> = { "content-type": "application/json", vary: "accept-encoding", ...headers };
   if (gzipAccepted.has(res)) {
-    body = gzipSync(body);
+    body = process.getBuiltinModule("node:zlib").gzipSync(body); // loaded on first use, not at start-up
     out["content-encoding"] = "gzip";
   }
   out["content-length"] = body.length;

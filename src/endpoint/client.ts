@@ -7,7 +7,7 @@
 // - Every stream reports exactly one of `end` or `error` to its listener.
 
 import { http } from "../core/node-http.ts";
-import https from "node:https";
+import type https from "node:https";
 import type tls from "node:tls";
 import type { RequestSigner } from "./request-identity.ts";
 import { H2Connection } from "./h2-connection.ts";
@@ -46,7 +46,8 @@ export class EndpointClient {
   private readonly signer: RequestSigner | undefined;
   private readonly connections = new Map<string, H2Connection>();
   private readonly agent = new http.Agent({ keepAlive: true });
-  private readonly tlsAgent = new https.Agent({ keepAlive: true });
+  /** For https endpoints over HTTP/1.1; made (and node:https loaded) on first use, so start-up does not pay for TLS. */
+  private tlsAgent: https.Agent | undefined;
 
   /** Extra TLS options for https endpoints over HTTP/2 (tests pass their own CA); none in production. */
   private readonly tlsOptions: tls.ConnectionOptions;
@@ -104,11 +105,11 @@ export class EndpointClient {
       finished = true;
       listener.onError(err);
     };
-    const mod = url.protocol === "https:" ? https : http;
+    const mod = url.protocol === "https:" ? process.getBuiltinModule("node:https") : http;
     const req = mod.request(url, {
       method: options.method,
       headers: options.method === "POST" ? { ...options.headers, "transfer-encoding": "chunked" } : options.headers,
-      agent: url.protocol === "https:" ? this.tlsAgent : this.agent,
+      agent: url.protocol === "https:" ? (this.tlsAgent ??= new (process.getBuiltinModule("node:https").Agent)({ keepAlive: true })) : this.agent,
     });
     req.on("response", (res) => {
       listener.onResponse(res.statusCode ?? 0, res.headers);
@@ -166,6 +167,6 @@ export class EndpointClient {
     for (const c of [...this.connections.values()]) c.destroy(new Error("perdure is shutting down"));
     this.connections.clear();
     this.agent.destroy();
-    this.tlsAgent.destroy();
+    this.tlsAgent?.destroy();
   }
 }

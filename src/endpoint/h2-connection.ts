@@ -16,7 +16,7 @@
 //   (`usable` is false); streams the peer will not process fail at once.
 
 import net from "node:net";
-import tls from "node:tls";
+import type tls from "node:tls";
 import type { EndpointStream, StreamListener } from "./client.ts";
 import { HpackDecoder, HpackError, encodeHeaderBlock } from "./hpack.ts";
 import { CANCEL, Flag as F, FrameType as T, H2ProtocolError, MAX_WINDOW, PREFACE, Setting as S, frame, settingsPayload, u32, unpad } from "./h2-frames.ts";
@@ -77,7 +77,8 @@ export class H2Connection {
     this.onClosed = onClosed;
     const host = origin.hostname.replace(/^\[|\]$/g, "");
     if (this.secure) {
-      const socket = tls.connect({
+      // node:tls is loaded on first use: start-up does not pay for it when no endpoint is https.
+      const socket = process.getBuiltinModule("node:tls").connect({
         host,
         port: Number(origin.port || 443),
         ALPNProtocols: ["h2"],

@@ -12,7 +12,7 @@
 // - At most one query runs at a time; others wait in a bounded queue.
 // - An idle engine keeps neither the event loop nor a process busy beyond the one idle query process.
 
-import { fork, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { errorReply, type QueryFormat, type QueryReply } from "./reply.ts";
 import type { ChildMessage, ParentMessage } from "./query-process.ts";
@@ -144,7 +144,8 @@ class ProcessQueryEngine implements QueryEngine {
 
   private spawn(): Worker {
     const script = fileURLToPath(new URL("./query-process.ts", import.meta.url));
-    const child = fork(script, [this.dataFile], {
+    // node:child_process is loaded with the first query, not at start-up.
+    const child = process.getBuiltinModule("node:child_process").fork(script, [this.dataFile], {
       execArgv: ["--disable-warning=ExperimentalWarning"],
       serialization: "advanced",
       stdio: ["ignore", "ignore", "pipe", "ipc"],
