@@ -81,6 +81,21 @@ function markdown(results: Results): string {
       }
     }
   }
+  const bounded = summary.filter((s) => s.scenario !== "send" && s.scenario !== "latency" && s.perdure && s.restate && s.perdure.sdkCpuUsPerReq > 0);
+  if (bounded.length > 0) {
+    lines.push(
+      "",
+      "What the SDK process alone allows: it runs every invocation on one thread, so at the SDK CPU per request of perdure's runs one full core bounds any server's rate at 10^6 / (SDK µs per request). As a multiple of the reference's rate, that bound is the most any server could reach against the reference with this SDK process on this box (`send` is left out: its 202s do not wait for the SDK, nor `latency`: one request at a time):",
+      "",
+    );
+    lines.push("| scenario | SDK µs/req | SDK one-core bound req/s | bound / reference req/s | perdure req/s | perdure / bound |", "|---|--:|--:|--:|--:|--:|");
+    for (const s of bounded) {
+      const bound = 1e6 / s.perdure!.sdkCpuUsPerReq;
+      lines.push(
+        `| ${s.scenario} | ${fmt(s.perdure!.sdkCpuUsPerReq)} | ${fmt(bound)} | ${ratio(bound, s.restate!.rps)} | ${fmt(s.perdure!.rps)} | ${fmt((100 * s.perdure!.rps) / bound)}% |`,
+      );
+    }
+  }
   if (summary.some((s) => SERVERS.some((k) => s[k]?.sdkGcMaxMs !== undefined))) {
     lines.push(
       "",
