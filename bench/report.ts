@@ -9,6 +9,15 @@ export const fmtMs = (v: number | undefined): string => (v === undefined || !Num
 const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? "n/a" : `${(a / b).toFixed(2)}x`;
 
+/**
+ * Appends a Markdown table after a blank line, its introduction and another blank line; the first `textColumns`
+ * columns are left-aligned, the others (figures) right-aligned.
+ */
+function pushTable(lines: string[], intro: string, header: readonly string[], textColumns: number, rows: ReadonlyArray<readonly string[]>): void {
+  lines.push("", intro, "", `| ${header.join(" | ")} |`, `|${header.map((_, i) => (i < textColumns ? "---" : "--:")).join("|")}|`);
+  for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
+}
+
 /** Foreign CPU (cores) above which a run is flagged as disturbed. */
 const NOISY_CORES = 0.2;
 
@@ -46,71 +55,67 @@ function markdown(results: Results): string {
   }
   const spread = roundSpread(results);
   if (spread.length > 0) {
-    lines.push(
-      "",
+    pushTable(
+      lines,
       "Spread behind the medians: perdure/restate of each alternating pair of runs (round 1, 2, ...; the machine drifts, so the pairs differ):",
-      "",
+      ["scenario", "req/s ratio per round", "p99 ratio per round"],
+      3,
+      spread.map((row) => [row.scenario, row.rps.join(", "), row.p99.join(", ")]),
     );
-    lines.push("| scenario | req/s ratio per round | p99 ratio per round |", "|---|---|---|");
-    for (const row of spread) lines.push(`| ${row.scenario} | ${row.rps.join(", ")} | ${row.p99.join(", ")} |`);
   }
   const sends = summary.filter((s) => s.scenario === "send");
+  /** Every scenario's figures per server, in report order. */
+  const runs = summary.flatMap((s) => SERVERS.flatMap((kind) => (s[kind] ? [{ scenario: s.scenario, kind, f: s[kind] }] : [])));
   if (sends.length > 0) {
-    lines.push("", "`send`: req/s and latencies are of the 202 acknowledgements; completion after the load stopped:", "");
-    lines.push("| server | accepted/s | drain after load s | end-to-end completed/s |", "|---|--:|--:|--:|");
-    for (const s of sends) {
-      for (const kind of SERVERS) {
-        const f = s[kind];
-        if (f) lines.push(`| ${kind} | ${fmt(f.rps)} | ${f.drainMs === undefined ? "timeout" : (f.drainMs / 1000).toFixed(2)} | ${fmt(f.completedPerS)} |`);
-      }
-    }
+    pushTable(
+      lines,
+      "`send`: req/s and latencies are of the 202 acknowledgements; completion after the load stopped:",
+      ["server", "accepted/s", "drain after load s", "end-to-end completed/s"],
+      1,
+      runs
+        .filter((r) => r.scenario === "send")
+        .map(({ kind, f }) => [kind, fmt(f.rps), f.drainMs === undefined ? "timeout" : (f.drainMs / 1000).toFixed(2), fmt(f.completedPerS)]),
+    );
   }
-  lines.push("", "Where the box's CPU goes (µs of CPU per request; 2 cores shared by server, SDK process and load generator):", "");
-  lines.push(
-    "| scenario | server | server | SDK | load gen | kernel threads | total | server startup CPU ms | other users' processes (cores) |",
-    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+  pushTable(
+    lines,
+    "Where the box's CPU goes (µs of CPU per request; 2 cores shared by server, SDK process and load generator):",
+    ["scenario", "server", "server", "SDK", "load gen", "kernel threads", "total", "server startup CPU ms", "other users' processes (cores)"],
+    2,
+    runs.map(({ scenario, kind, f }) => [
+      scenario,
+      kind,
+      fmt(f.cpuUsPerReq),
+      fmt(f.sdkCpuUsPerReq),
+      fmt(f.loadCpuUsPerReq),
+      fmt(f.kernelThreadUsPerReq),
+      fmt(f.cpuUsPerReq + f.sdkCpuUsPerReq + f.loadCpuUsPerReq + f.kernelThreadUsPerReq),
+      fmt(f.startupCpuMs),
+      `${f.foreignCores.toFixed(2)}${f.foreignCores > NOISY_CORES ? " ⚠" : ""}`,
+    ]),
   );
-  for (const s of summary) {
-    for (const kind of SERVERS) {
-      const f = s[kind];
-      if (f) {
-        const total = f.cpuUsPerReq + f.sdkCpuUsPerReq + f.loadCpuUsPerReq + f.kernelThreadUsPerReq;
-        lines.push(
-          `| ${s.scenario} | ${kind} | ${fmt(f.cpuUsPerReq)} | ${fmt(f.sdkCpuUsPerReq)} | ${fmt(f.loadCpuUsPerReq)} | ${fmt(f.kernelThreadUsPerReq)} | ${fmt(total)} | ${fmt(f.startupCpuMs)} | ${f.foreignCores.toFixed(2)}${f.foreignCores > NOISY_CORES ? " ⚠" : ""} |`,
-        );
-      }
-    }
-  }
   const bounded = summary.filter((s) => s.scenario !== "send" && s.scenario !== "latency" && s.perdure && s.restate && s.perdure.sdkCpuUsPerReq > 0);
   if (bounded.length > 0) {
-    lines.push(
-      "",
+    pushTable(
+      lines,
       "What the SDK process alone allows: it runs every invocation on one thread, so at the SDK CPU per request of perdure's runs one full core bounds any server's rate at 10^6 / (SDK µs per request). As a multiple of the reference's rate, that bound is the most any server could reach against the reference with this SDK process on this box (`send` is left out: its 202s do not wait for the SDK, nor `latency`: one request at a time):",
-      "",
+      ["scenario", "SDK µs/req", "SDK one-core bound req/s", "bound / reference req/s", "perdure req/s", "perdure / bound"],
+      1,
+      bounded.map((s) => {
+        const bound = 1e6 / s.perdure!.sdkCpuUsPerReq;
+        return [s.scenario, fmt(s.perdure!.sdkCpuUsPerReq), fmt(bound), ratio(bound, s.restate!.rps), fmt(s.perdure!.rps), `${fmt((100 * s.perdure!.rps) / bound)}%`];
+      }),
     );
-    lines.push("| scenario | SDK µs/req | SDK one-core bound req/s | bound / reference req/s | perdure req/s | perdure / bound |", "|---|--:|--:|--:|--:|--:|");
-    for (const s of bounded) {
-      const bound = 1e6 / s.perdure!.sdkCpuUsPerReq;
-      lines.push(
-        `| ${s.scenario} | ${fmt(s.perdure!.sdkCpuUsPerReq)} | ${fmt(bound)} | ${ratio(bound, s.restate!.rps)} | ${fmt(s.perdure!.rps)} | ${fmt((100 * s.perdure!.rps) / bound)}% |`,
-      );
-    }
   }
-  if (summary.some((s) => SERVERS.some((k) => s[k]?.sdkGcMaxMs !== undefined))) {
-    lines.push(
-      "",
+  const stalls = runs.filter((r) => r.f.sdkGcMaxMs !== undefined);
+  if (stalls.length > 0) {
+    pushTable(
+      lines,
       "Stalls of the SDK process in the measured window (the same process serves both servers; every invocation in flight in it waits through them, so they bound the tail latency either server can reach):",
-      "",
+      ["scenario", "server", "SDK GC ms per s", "longest SDK GC pause ms", "SDK event-loop delay p99 ms", "max ms"],
+      2,
+      stalls.map(({ scenario, kind, f }) => [scenario, kind, fmt(f.sdkGcMsPerS, 1), fmtMs(f.sdkGcMaxMs), fmtMs(f.sdkLoopDelayP99Ms), fmtMs(f.sdkLoopDelayMaxMs)]),
     );
-    lines.push("| scenario | server | SDK GC ms per s | longest SDK GC pause ms | SDK event-loop delay p99 ms | max ms |", "|---|---|--:|--:|--:|--:|");
-    for (const s of summary) {
-      for (const kind of SERVERS) {
-        const f = s[kind];
-        if (f && f.sdkGcMaxMs !== undefined) {
-          lines.push(`| ${s.scenario} | ${kind} | ${fmt(f.sdkGcMsPerS, 1)} | ${fmtMs(f.sdkGcMaxMs)} | ${fmtMs(f.sdkLoopDelayP99Ms)} | ${fmtMs(f.sdkLoopDelayMaxMs)} |`);
-        }
-      }
-    }
   }
   const disturbed = summary.flatMap((s) => SERVERS.filter((k) => (s[k]?.foreignCores ?? 0) > NOISY_CORES).map((k) => `${s.scenario}/${k} ${s[k]!.foreignCores.toFixed(2)}`));
   if (disturbed.length > 0) {
