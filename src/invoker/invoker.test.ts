@@ -1,5 +1,6 @@
 // Tests of the invoker's bookkeeping with a scripted endpoint client (no network): an attempt that ended is not
-// kept reachable by the invoker, neither through its slot nor through the burst window it was launched in.
+// kept reachable by the invoker, neither through its slot nor through the burst window it was launched in; an
+// early start opens its stream when the current task ends, any other start on the next loop turn.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
@@ -33,14 +34,42 @@ function scriptedClient() {
   return { client, opened };
 }
 
+const dp = deployment("dp_1", { uri: "http://127.0.0.1:1", httpVersion: "HTTP/2.0", protocolType: "BidiStream" });
+const registry = {
+  deployment: (id: string) => (id === dp.id ? dp : undefined),
+  service: () => undefined,
+  handler: () => undefined,
+  sendsEagerState: () => false,
+} as unknown as Registry;
+
+/** A running invocation of a plain service and its snapshot, as a committed batch hands it over. */
+function runningSnapshot() {
+  const id = encodeInvocationId(newInvocationId(7n, randomBytes(16)));
+  const inv = invocation({ id, epoch: 1, status: "running", deploymentId: dp.id, key: undefined, serviceType: "service", handlerType: undefined, protocolVersion: 5 });
+  return { id, snapshot: { invocation: inv, journal: [] } };
+}
+
+test("an early start opens its stream when the current task ends; another start waits for the next loop turn", async () => {
+  const { client, opened } = scriptedClient();
+  const invoker = new Invoker({ store: {} as Store, registry, client, clock: { now: () => 1_000_000 }, submit: () => {}, log: () => {} });
+  const early = runningSnapshot();
+  invoker.start(early.id, 1, early.snapshot, true);
+  assert.equal(opened.listener, undefined, "not inside the committing task itself");
+  await Promise.resolve();
+  assert.ok(opened.listener, "open once the task's microtasks ran, before any other task");
+  opened.listener = undefined;
+
+  const late = runningSnapshot();
+  invoker.start(late.id, 1, late.snapshot);
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.equal(opened.listener, undefined, "a start after durability leaves this turn to the batch's replies");
+  await new Promise((r) => setImmediate(r));
+  assert.ok(opened.listener, "open on the next loop turn");
+  invoker.close();
+});
+
 test("an attempt that ended is not retained by the invoker, even within the burst window it was launched in", async () => {
-  const dp = deployment("dp_1", { uri: "http://127.0.0.1:1", httpVersion: "HTTP/2.0", protocolType: "BidiStream" });
-  const registry = {
-    deployment: (id: string) => (id === dp.id ? dp : undefined),
-    service: () => undefined,
-    handler: () => undefined,
-    sendsEagerState: () => false,
-  } as unknown as Registry;
   const { client, opened } = scriptedClient();
   const submitted: PartitionCommand[] = [];
   const invoker = new Invoker({
@@ -53,9 +82,8 @@ test("an attempt that ended is not retained by the invoker, even within the burs
     maxFreshAttempts: 128,
     freshWindowMs: 250,
   });
-  const id = encodeInvocationId(newInvocationId(7n, randomBytes(16)));
-  const inv = invocation({ id, epoch: 1, status: "running", deploymentId: dp.id, key: undefined, serviceType: "service", handlerType: undefined, protocolVersion: 5 });
-  invoker.start(id, 1, { invocation: inv, journal: [] });
+  const { id, snapshot } = runningSnapshot();
+  invoker.start(id, 1, snapshot);
   await new Promise((r) => setImmediate(r)); // streams open on the next turn
   await new Promise((r) => setImmediate(r));
   assert.ok(opened.listener, "the attempt opened its stream");
