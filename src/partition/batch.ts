@@ -40,6 +40,11 @@ export class Batch {
   private readonly journals = new Map<string, JournalEntry[]>();
   /** Invocations this batch created (their journal starts here). */
   readonly created = new Set<string>();
+  /**
+   * Invocations this batch removed (a later command of it may create the same id again), each with the number
+   * of effects emitted before its last removal.
+   */
+  readonly removed = new Map<string, number>();
   /** Bytes of journals this batch may still read whole for attempt starts. */
   private journalReadBudget = JOURNAL_READ_BUDGET;
 
@@ -102,6 +107,7 @@ export class Batch {
     this.cache.set(id, null);
     this.dirty.delete(id);
     this.stored.delete(id);
+    this.removed.set(id, this.effects.length);
     await this.txn.deleteInvocation(id);
     await this.deleteJournal(id);
     await this.txn.deleteTimersOf(id);

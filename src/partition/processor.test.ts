@@ -1,7 +1,8 @@
 // The partition processor's batching against a store whose durability the test controls: batches commit in
 // order, a batch can commit while the previous one is being made durable, submitters hear back only after their
 // batch is durable and in commit order, and no submitted command is left waiting. The first attempt of a new
-// invocation starts at COMMIT, unless an effect still waiting for durability names the same invocation.
+// invocation starts at COMMIT, unless its id was removed before (in the batch or one not finished yet), when
+// effects of the removed incarnation may still be waiting.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Committed, PartitionTxn, Store } from "../storage/api/store.ts";
@@ -191,7 +192,7 @@ test("a new invocation's first attempt starts at COMMIT, before the batch is dur
   assert.equal(starts(effects).length, 1, "started once");
 });
 
-test("a new invocation's start waits while an unfinished batch's effect names the same invocation", async () => {
+test("a re-created invocation's start waits while the batch that removed its id (and aborts its old attempt) is unfinished", async () => {
   const { store, processor, effects } = await withGreeter();
   const id = idempotentInvocationId("Greeter", undefined, "greet", "k2");
   let release!: () => void;
@@ -220,7 +221,7 @@ test("a new invocation's start waits while an unfinished batch's effect names th
   assert.equal(processor.earlyStarts, 1);
 });
 
-test("a start is not early when an effect before it in the same batch names the invocation", async () => {
+test("a start is not early when the same batch removed its id before it (the old attempt's abort goes first)", async () => {
   const { store, processor, effects } = await withGreeter();
   const id = idempotentInvocationId("Greeter", undefined, "greet", "k3");
   // One batch: create, kill, purge, create again. The second start comes after the abort of the first.

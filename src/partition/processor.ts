@@ -7,8 +7,10 @@
 //   single bad command fails alone.
 // - Effects run after the commit is durable, in the order produced; then the submitters' promises resolve.
 //   One exception, the early start: the first attempt of an invocation created in the batch starts right after
-//   COMMIT, while the commit is being made durable, when no effect produced before it (in this batch or in a
-//   batch not finished yet) names the same invocation. Nothing that attempt causes is acknowledged before the
+//   COMMIT, while the commit is being made durable, unless its id was removed before it in this batch or in a
+//   batch not finished yet (a re-created deterministic id: effects of the removed incarnation, such as the abort
+//   of its attempt, may still be waiting, and must run first). Ids are only ever freed by removal, so no other
+//   waiting effect can name a newly created invocation. Nothing that attempt causes is acknowledged before the
 //   commit is durable: its messages are applied in later batches, which finish after this one, and a commit
 //   that cannot be made durable leaves the store refusing every later one. A crash before the sync loses the
 //   invocation together with everything its attempt did, none of which was acknowledged.
@@ -31,6 +33,8 @@ interface BatchResult {
   effects: Effect[];
   /** Invocations the batch created. */
   created: ReadonlySet<string>;
+  /** Invocations the batch removed, each with the number of effects emitted before its last removal. */
+  removed: ReadonlyMap<string, number>;
 }
 
 interface Pending {
@@ -72,8 +76,8 @@ export class PartitionProcessor {
   batches = 0;
   /** Attempts started at COMMIT, before their batch was durable (for metrics and tests). */
   earlyStarts = 0;
-  /** Invocations named by effects of committed batches that have not finished, with how many such batches. */
-  private readonly unfinished = new Map<string, number>();
+  /** Invocations removed by committed batches that have not finished, with how many such batches. */
+  private readonly removedUnfinished = new Map<string, number>();
 
   /** Commands waiting to be applied (the ingress refuses new work above a bound). */
   get backlog(): number {
@@ -132,13 +136,14 @@ export class PartitionProcessor {
     try {
       const committed = await this.commitBatch(items);
       const later = this.startEarly(committed.result);
-      const named = this.hold(later);
+      const removed = committed.result.removed;
+      this.hold(removed);
       this.inFlight++;
       this.tail = this.tail
         .then(() => this.finishWhenDurable(items, committed.durable, committed.result.outcomes, later))
         .catch(() => undefined) // finishing rejects the submitters itself; the chain must go on
         .then(() => {
-          this.release(named);
+          this.release(removed);
           this.inFlight--;
           this.settle();
         });
@@ -180,7 +185,7 @@ export class PartitionProcessor {
       for (const item of items) outcomes.push(await this.apply(batch, item.cmd));
       await batch.flush();
       this.faults.reach("batch-applied");
-      return { outcomes, effects: batch.effects, created: batch.created };
+      return { outcomes, effects: batch.effects, created: batch.created, removed: batch.removed };
     });
   }
 
@@ -191,43 +196,34 @@ export class PartitionProcessor {
   private startEarly(result: BatchResult): Effect[] {
     if (result.created.size === 0) return result.effects;
     const later: Effect[] = [];
-    const namedBefore = new Set<string>();
-    for (const effect of result.effects) {
-      const id = invocationOf(effect);
+    result.effects.forEach((effect, index) => {
+      const removedAt = effect.kind === "start-attempt" ? result.removed.get(effect.invocationId) : undefined;
       if (
         effect.kind === "start-attempt" &&
         effect.snapshot !== undefined &&
         result.created.has(effect.invocationId) &&
-        !namedBefore.has(effect.invocationId) &&
-        !this.unfinished.has(effect.invocationId)
+        (removedAt === undefined || index < removedAt) &&
+        !this.removedUnfinished.has(effect.invocationId)
       ) {
         this.earlyStarts++;
         this.run({ ...effect, early: true });
-        continue;
+      } else {
+        later.push(effect);
       }
-      if (id !== undefined) namedBefore.add(id);
-      later.push(effect);
-    }
+    });
     return later;
   }
 
-  /** Notes the invocations that effects waiting for durability name; returns them for `release`. */
-  private hold(effects: readonly Effect[]): ReadonlySet<string> {
-    const named = new Set<string>();
-    for (const effect of effects) {
-      const id = invocationOf(effect);
-      if (id === undefined || named.has(id)) continue;
-      named.add(id);
-      this.unfinished.set(id, (this.unfinished.get(id) ?? 0) + 1);
-    }
-    return named;
+  /** Notes the ids a committed batch removed until it finishes. */
+  private hold(removed: ReadonlyMap<string, number>): void {
+    for (const id of removed.keys()) this.removedUnfinished.set(id, (this.removedUnfinished.get(id) ?? 0) + 1);
   }
 
-  private release(named: ReadonlySet<string>): void {
-    for (const id of named) {
-      const n = this.unfinished.get(id)! - 1;
-      if (n === 0) this.unfinished.delete(id);
-      else this.unfinished.set(id, n);
+  private release(removed: ReadonlyMap<string, number>): void {
+    for (const id of removed.keys()) {
+      const n = this.removedUnfinished.get(id)! - 1;
+      if (n === 0) this.removedUnfinished.delete(id);
+      else this.removedUnfinished.set(id, n);
     }
   }
 
@@ -294,17 +290,5 @@ export class PartitionProcessor {
       case "replace-state":
         return applyReplaceState(b, cmd.service, cmd.key, cmd.expectedVersion, cmd.state);
     }
-  }
-}
-
-/** The invocation an effect concerns, if any. */
-function invocationOf(effect: Effect): string | undefined {
-  switch (effect.kind) {
-    case "schedule-timer":
-      return effect.timer.invocationId;
-    case "log":
-      return undefined;
-    default:
-      return effect.invocationId;
   }
 }
