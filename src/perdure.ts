@@ -41,6 +41,11 @@ export interface StartOptions {
 }
 
 const CLEANUP_INTERVAL_MS = 60_000;
+/**
+ * Sleep timers fire this long before they are due, so that the completion is committed and synced by then; the
+ * invoker hands it to the endpoint at the due time (see the timer queue). About one commit and sync under load.
+ */
+const SLEEP_LEAD_MS = 5;
 /** Delay before a command that storage refused is tried again. */
 const STORAGE_RETRY_MS = 1_000;
 
@@ -75,14 +80,17 @@ export async function startPerdure(options: StartOptions): Promise<RunningPerdur
     });
   };
   const invoker = new Invoker({ store, registry, client, clock, submit, log: (level, m) => logger.log(level, m), maxConcurrentAttempts: config.maxConcurrentAttempts, maxFreshAttempts: config.maxFreshAttempts });
-  const timers = new TimerQueue(clock, (timer) => submit({ kind: "timer-fired", timer }), { coalescingMs: config.timerCoalescingMs });
+  const timers = new TimerQueue(clock, (timer) => submit({ kind: "timer-fired", timer }), { coalescingMs: config.timerCoalescingMs, sleepLeadMs: SLEEP_LEAD_MS });
   const dispatch = (effect: Effect): void => {
     switch (effect.kind) {
       case "start-attempt":
         invoker.start(effect.invocationId, effect.epoch, effect.snapshot, effect.early === true);
         return;
       case "push":
-        invoker.push(effect.invocationId, effect.epoch, effect.journalIndex, effect.frame);
+        invoker.push(effect.invocationId, effect.epoch, effect.journalIndex, effect.frame, effect.notBefore);
+        return;
+      case "hold":
+        invoker.hold(effect.invocationId, effect.until);
         return;
       case "abort-attempt":
         invoker.abort(effect.invocationId);

@@ -18,6 +18,9 @@
 //   batch releases (202s, responses) go out before a burst of stream set-ups. An early start (a new invocation's
 //   first attempt, started at COMMIT while no reply waits) opens as soon as the current task ends instead.
 //   Notifications pushed meanwhile are held by the attempt until its stream is open.
+// - Holds: a notification the endpoint must not see before a time (a sleep committed ahead of its due time) is
+//   pushed then, and until then no attempt of its invocation launches (it would replay it): a start meanwhile
+//   launches when the hold ends, from the journal as stored then.
 
 import type { Store } from "../storage/api/store.ts";
 import type { Registry } from "../deployments/registry.ts";
@@ -65,6 +68,8 @@ interface Launch {
 export class Invoker {
   /** Launched attempts (holding a slot), by invocation. */
   private readonly attempts = new Map<string, Attempt>();
+  /** Invocations held until a time (see `hold`). */
+  private readonly holds = new Map<string, number>();
   /** Starts waiting for a slot, in arrival order: only what a launch needs, so a long queue stays small. */
   private readonly waiting = new Map<string, Waiting>();
   private running = 0;
@@ -171,6 +176,12 @@ export class Invoker {
 
   /** Takes a slot for the attempt now; its stream opens on the next turn of the event loop (early: when this task ends). */
   private launch(invocationId: string, epoch: number, snapshot: AttemptSnapshot | undefined, early = false): void {
+    const heldUntil = this.holds.size > 0 ? this.heldUntil(invocationId) : undefined;
+    if (heldUntil !== undefined) {
+      // Started again once the hold ends, from the journal as stored then (pushes meanwhile find no attempt).
+      setTimeout(() => this.start(invocationId, epoch), heldUntil - this.deps.clock.now()).unref();
+      return;
+    }
     const attempt = new Attempt(
       invocationId,
       epoch,
@@ -237,7 +248,20 @@ export class Invoker {
     this.drainWaiting();
   }
 
-  push(invocationId: string, epoch: number, journalIndex: number | undefined, frame: Buffer): void {
+  /**
+   * Sends a notification to the invocation's live attempt of `epoch`. With `notBefore` in the future (a sleep
+   * committed ahead of its due time) it goes out then; a `hold` registered with it keeps a new attempt from
+   * replaying it earlier.
+   */
+  push(invocationId: string, epoch: number, journalIndex: number | undefined, frame: Buffer, notBefore?: number): void {
+    if (notBefore !== undefined) {
+      const wait = notBefore - this.deps.clock.now();
+      if (wait > 0) {
+        setTimeout(() => this.push(invocationId, epoch, journalIndex, frame, notBefore), wait).unref();
+        return;
+      }
+      this.heldUntil(invocationId); // forgets an expired hold
+    }
     const attempt = this.attempts.get(invocationId);
     if (attempt && attempt.epoch === epoch) {
       attempt.push(journalIndex, frame);
@@ -248,6 +272,21 @@ export class Invoker {
     if (queued && queued.epoch === epoch) queued.snapshot = undefined;
   }
 
+  /** No attempt of the invocation starts before `until`: its journal holds a notification not to be seen earlier. */
+  hold(invocationId: string, until: number): void {
+    if (until <= this.deps.clock.now()) return;
+    this.holds.set(invocationId, Math.max(this.holds.get(invocationId) ?? 0, until));
+  }
+
+  /** The time the invocation is held until, if that is still ahead. */
+  private heldUntil(invocationId: string): number | undefined {
+    const until = this.holds.get(invocationId);
+    if (until === undefined) return undefined;
+    if (until > this.deps.clock.now()) return until;
+    this.holds.delete(invocationId);
+    return undefined;
+  }
+
   abort(invocationId: string): void {
     const attempt = this.attempts.get(invocationId);
     if (attempt && !attempt.terminal) attempt.abort();
@@ -256,6 +295,7 @@ export class Invoker {
 
   close(): void {
     this.waiting.clear();
+    this.holds.clear();
     if (this.recheck) clearTimeout(this.recheck);
     this.recheck = undefined;
     for (const a of [...this.attempts.values()]) a.abort();

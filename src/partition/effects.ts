@@ -29,8 +29,23 @@ export type Effect =
       /** Started at COMMIT, before the batch is durable (see the partition processor): no replies wait behind it. */
       readonly early?: boolean;
     }
-  /** Send a message (a notification or an ack) on the live stream of the attempt. */
-  | { readonly kind: "push"; readonly invocationId: string; readonly epoch: number; readonly journalIndex: number | undefined; readonly frame: Buffer }
+  /**
+   * Send a message (a notification or an ack) on the live stream of the attempt; with `notBefore` (ms since the
+   * epoch), not before then.
+   */
+  | {
+      readonly kind: "push";
+      readonly invocationId: string;
+      readonly epoch: number;
+      readonly journalIndex: number | undefined;
+      readonly frame: Buffer;
+      readonly notBefore?: number;
+    }
+  /**
+   * The invocation's journal holds a notification the endpoint must not see before `until` (a sleep committed
+   * ahead of its due time): no attempt of it may start before then.
+   */
+  | { readonly kind: "hold"; readonly invocationId: string; readonly until: number }
   /** Stop the running attempt without asking the endpoint (kill, pause). */
   | { readonly kind: "abort-attempt"; readonly invocationId: string }
   /** Hand the result to ingress requests waiting on the invocation. */

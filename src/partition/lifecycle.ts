@@ -40,7 +40,8 @@ function awaits(inv: InvocationRecord, key: string): boolean {
 /**
  * Appends a notification to an invocation's journal and pushes it or wakes the invocation.
  * `liveFrame` replaces what a live attempt receives (V7 run acks: the journal keeps the completion, the stream
- * gets the ack).
+ * gets the ack). `notBefore`: the endpoint must not see it before then (a sleep committed ahead of its due time);
+ * the invocation is held until then (no attempt starts, the push waits).
  */
 export async function appendNotification(
   b: Batch,
@@ -49,6 +50,7 @@ export async function appendNotification(
   id: NotificationId,
   result: NotificationResult,
   liveFrame?: Buffer,
+  notBefore?: number,
 ): Promise<void> {
   if (inv.status === "completed") return;
   const payload = encodeNotification({ id, result });
@@ -57,8 +59,11 @@ export async function appendNotification(
   await b.appendJournal(inv.id, { index, type, payload, notificationKey: key, appendedAt: b.now });
   inv.journalLength = index + 1;
   b.touch(inv);
+  const held = notBefore !== undefined && notBefore > b.now ? notBefore : undefined;
+  if (held !== undefined) b.emit({ kind: "hold", invocationId: inv.id, until: held });
   if (inv.status === "running") {
-    b.emit({ kind: "push", invocationId: inv.id, epoch: inv.epoch, journalIndex: index, frame: liveFrame ?? encodeFrame(type, payload) });
+    const frame = liveFrame ?? encodeFrame(type, payload);
+    b.emit({ kind: "push", invocationId: inv.id, epoch: inv.epoch, journalIndex: index, frame, ...(held !== undefined ? { notBefore: held } : {}) });
   } else if (inv.status === "suspended" && awaits(inv, key)) {
     await beginAttempt(b, inv);
   }

@@ -47,7 +47,9 @@ export async function applyTimer(b: Batch, timer: TimerRecord): Promise<void> {
   if (!inv || inv.status === "completed") return;
   switch (timer.kind) {
     case "sleep":
-      await appendNotification(b, inv, MessageType.SleepCompletion, { completionId: timer.completionId ?? 0 }, { kind: "void" });
+      // A sleep timer fires ahead of its due time (see the timer queue): the completion is committed now and
+      // reaches the endpoint when due.
+      await appendNotification(b, inv, MessageType.SleepCompletion, { completionId: timer.completionId ?? 0 }, { kind: "void" }, undefined, timer.dueAt);
       return;
     case "start":
       if (inv.status === "scheduled") await startOrQueue(b, inv);

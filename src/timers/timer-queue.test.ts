@@ -11,11 +11,11 @@ const START = 1_700_000_000_000;
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
 /** A queue on a manual clock; `advance` moves the clock and the mocked host timers together. */
-function setup(t: TestContext, coalescingMs = 0) {
+function setup(t: TestContext, coalescingMs = 0, sleepLeadMs = 0) {
   t.mock.timers.enable({ apis: ["setTimeout"] });
   let now = START;
   const fired: number[] = [];
-  const queue = new TimerQueue({ now: () => now }, (timer) => fired.push(timer.id), { coalescingMs });
+  const queue = new TimerQueue({ now: () => now }, (timer) => fired.push(timer.id), { coalescingMs, sleepLeadMs });
   return {
     queue,
     fired,
@@ -58,6 +58,28 @@ test("timers fire in due-time order, each when it is due and not before", (t) =>
   advance(50);
   assert.deepEqual(fired, [1, 2, 4, 3]);
   assert.equal(queue.size, 0);
+});
+
+test("with a sleep lead, sleep timers fire that much before they are due and other timers when due, in firing order", (t) => {
+  const { queue, fired, advance } = setup(t, 0, 5);
+  queue.add({ ...timer(START + 100, 1), kind: "retry", epoch: 1 });
+  queue.add(timer(START + 103, 2)); // a sleep: fires at START + 98, before the retry due earlier
+  queue.add({ ...timer(START + 200, 3), kind: "start" });
+  queue.add(timer(START + 3, 4)); // a sleep due within the lead: fires at once
+  advance(0);
+  assert.deepEqual(fired, [4]);
+  advance(97);
+  assert.deepEqual(fired, [4]);
+  advance(1);
+  assert.deepEqual(fired, [4, 2]);
+  advance(1);
+  assert.deepEqual(fired, [4, 2]);
+  advance(1);
+  assert.deepEqual(fired, [4, 2, 1], "the retry fires when due, not early");
+  advance(99);
+  assert.deepEqual(fired, [4, 2, 1]);
+  advance(1);
+  assert.deepEqual(fired, [4, 2, 1, 3]);
 });
 
 test("timers due at once all fire in one go, earliest first", (t) => {

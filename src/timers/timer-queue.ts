@@ -5,8 +5,13 @@
 //
 // Coalescing: the queue fires at most once per `coalescingMs`. A timer due within that window after the last fire
 // waits for the window to end and fires with the others due by then, so timers that fall due close together
-// are committed in one batch (one transaction and one sync instead of one each). A timer never fires early and
-// at most `coalescingMs` late; when timers are sparse, each fires on time.
+// are committed in one batch (one transaction and one sync instead of one each).
+//
+// Lead: a sleep timer fires `sleepLeadMs` before it is due, so that its completion is committed and synced by the
+// time it is due. The partition marks such a completion not-before the due time and the invoker hands it to the
+// endpoint only then (and starts no attempt of that invocation before it), so no handler sees a sleep end early.
+// Every other timer fires no earlier than it is due. A timer fires at most `coalescingMs` after its firing time;
+// when timers are sparse, each fires on time.
 //
 // Invariant: each timer id fires at most once per process; the storage delete makes it once overall.
 
@@ -24,12 +29,19 @@ export class TimerQueue {
   private readonly clock: Clock;
   private readonly fire: (t: TimerRecord) => void;
   private readonly coalescingMs: number;
+  private readonly sleepLeadMs: number;
   private lastFireAt = -Infinity;
 
-  constructor(clock: Clock, fire: (t: TimerRecord) => void, options: { readonly coalescingMs?: number } = {}) {
+  constructor(clock: Clock, fire: (t: TimerRecord) => void, options: { readonly coalescingMs?: number; readonly sleepLeadMs?: number } = {}) {
     this.clock = clock;
     this.fire = fire;
     this.coalescingMs = options.coalescingMs ?? 0;
+    this.sleepLeadMs = options.sleepLeadMs ?? 0;
+  }
+
+  /** When the timer fires: its due time, less the lead for sleeps. */
+  private fireAt(t: TimerRecord): number {
+    return t.kind === "sleep" ? t.dueAt - this.sleepLeadMs : t.dueAt;
   }
 
   get size(): number {
@@ -53,7 +65,7 @@ export class TimerQueue {
   private arm(): void {
     const top = this.heap[0];
     if (!top || this.stopped) return;
-    const at = Math.max(top.dueAt, this.lastFireAt + this.coalescingMs);
+    const at = Math.max(this.fireAt(top), this.lastFireAt + this.coalescingMs);
     if (this.handle && at >= this.armedFor) return;
     if (this.handle) clearTimeout(this.handle);
     this.armedFor = at;
@@ -65,7 +77,7 @@ export class TimerQueue {
     this.handle = undefined;
     this.armedFor = Infinity;
     const now = this.clock.now();
-    while (this.heap.length > 0 && this.heap[0]!.dueAt <= now) {
+    while (this.heap.length > 0 && this.fireAt(this.heap[0]!) <= now) {
       const t = this.pop();
       this.known.delete(t.id);
       this.lastFireAt = now;
@@ -88,7 +100,7 @@ export class TimerQueue {
     const h = this.heap;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (h[p]!.dueAt <= h[i]!.dueAt) break;
+      if (this.fireAt(h[p]!) <= this.fireAt(h[i]!)) break;
       [h[p], h[i]] = [h[i]!, h[p]!];
       i = p;
     }
@@ -100,8 +112,8 @@ export class TimerQueue {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < h.length && h[l]!.dueAt < h[m]!.dueAt) m = l;
-      if (r < h.length && h[r]!.dueAt < h[m]!.dueAt) m = r;
+      if (l < h.length && this.fireAt(h[l]!) < this.fireAt(h[m]!)) m = l;
+      if (r < h.length && this.fireAt(h[r]!) < this.fireAt(h[m]!)) m = r;
       if (m === i) return;
       [h[m], h[i]] = [h[i]!, h[m]!];
       i = m;
