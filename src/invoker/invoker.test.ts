@@ -1,6 +1,7 @@
 // Tests of the invoker's bookkeeping with a scripted endpoint client (no network): an attempt that ended is not
 // kept reachable by the invoker, neither through its slot nor through the burst window it was launched in; an
-// early start opens its stream when the current task ends, any other start on the next loop turn.
+// early start opens its stream when the current task ends, any other start on the next loop turn; a held
+// invocation launches no attempt and gets no held-back notification before its time, nor after close.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
@@ -104,4 +105,63 @@ test("an attempt that ended is not retained by the invoker, even within the burs
   gc();
   assert.equal(opened.stream?.deref(), undefined, "the ended attempt (and its stream) can be collected");
   invoker.close();
+});
+
+/** A store for starts without a snapshot: the invocation as stored, an empty journal, everything durable. */
+function storeOf(inv: ReturnType<typeof runningSnapshot>["snapshot"]["invocation"]): Store {
+  return { readInvocation: async () => inv, readJournal: async () => [], durableBarrier: async () => {} } as unknown as Store;
+}
+
+test("a held invocation launches no attempt before the hold ends, then one from the journal as stored", async () => {
+  const { client, opened } = scriptedClient();
+  const { id, snapshot } = runningSnapshot();
+  const invoker = new Invoker({ store: storeOf(snapshot.invocation), registry, client, clock: { now: () => Date.now() }, submit: () => {}, log: () => {} });
+  const until = Date.now() + 40;
+  invoker.hold(id, until);
+  invoker.start(id, 1, snapshot);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(opened.listener, undefined, "no stream while held");
+  while (!opened.listener && Date.now() < until + 1_000) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(opened.listener, "the attempt launched once the hold ended");
+  assert.ok(Date.now() >= until, "not before the hold ended");
+  invoker.close();
+});
+
+test("a notification pushed with a not-before time reaches the stream only then", async () => {
+  const writes: Array<{ at: number; bytes: number }> = [];
+  const { client, opened } = scriptedClient();
+  const recording = {
+    open(url: URL, options: unknown, listener: StreamListener): EndpointStream {
+      const stream = client.open(url, options as never, listener);
+      return { ...stream, write: (chunk: Buffer) => void writes.push({ at: Date.now(), bytes: chunk.length }) };
+    },
+    resetConnection() {},
+  } as unknown as EndpointClient;
+  const { id, snapshot } = runningSnapshot();
+  const invoker = new Invoker({ store: {} as Store, registry, client: recording, clock: { now: () => Date.now() }, submit: () => {}, log: () => {} });
+  invoker.start(id, 1, snapshot);
+  while (!opened.listener) await new Promise((r) => setImmediate(r));
+  opened.listener.onResponse(200, { "content-type": "application/vnd.restate.invocation.v5" });
+  const started = writes.length; // Start (and the empty journal)
+  assert.ok(started >= 1);
+  const notBefore = Date.now() + 40;
+  const frame = encodeFrame(MessageType.SleepCompletion, Buffer.from([1]));
+  invoker.push(id, 1, 1, frame, notBefore);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(writes.length, started, "held back before its time");
+  while (writes.length === started && Date.now() < notBefore + 1_000) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(writes.length, started + 1, "sent once its time came");
+  assert.ok(writes[started]!.at >= notBefore, "not before its time");
+  invoker.close();
+});
+
+test("after close, a start held back by a hold does not launch", async () => {
+  const { client, opened } = scriptedClient();
+  const { id, snapshot } = runningSnapshot();
+  const invoker = new Invoker({ store: storeOf(snapshot.invocation), registry, client, clock: { now: () => Date.now() }, submit: () => {}, log: () => {} });
+  invoker.hold(id, Date.now() + 20);
+  invoker.start(id, 1, snapshot);
+  invoker.close();
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(opened.listener, undefined);
 });

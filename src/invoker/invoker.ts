@@ -68,6 +68,8 @@ interface Launch {
 export class Invoker {
   /** Launched attempts (holding a slot), by invocation. */
   private readonly attempts = new Map<string, Attempt>();
+  /** Closed: starts (also held-back ones coming due) launch nothing. */
+  private closed = false;
   /** Invocations held until a time (see `hold`). */
   private readonly holds = new Map<string, number>();
   /** Starts waiting for a slot, in arrival order: only what a launch needs, so a long queue stays small. */
@@ -108,6 +110,7 @@ export class Invoker {
 
   /** `early`: started at COMMIT, before the batch's replies exist (see the partition processor). */
   start(invocationId: string, epoch: number, snapshot?: AttemptSnapshot, early = false): void {
+    if (this.closed) return;
     const previous = this.attempts.get(invocationId);
     if (previous) {
       if (previous.epoch >= epoch) return;
@@ -294,6 +297,7 @@ export class Invoker {
   }
 
   close(): void {
+    this.closed = true;
     this.waiting.clear();
     this.holds.clear();
     if (this.recheck) clearTimeout(this.recheck);
