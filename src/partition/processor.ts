@@ -137,13 +137,13 @@ export class PartitionProcessor {
       const committed = await this.commitBatch(items);
       const later = this.startEarly(committed.result);
       const removed = committed.result.removed;
-      this.hold(removed);
+      this.noteRemoved(removed);
       this.inFlight++;
       this.tail = this.tail
         .then(() => this.finishWhenDurable(items, committed.durable, committed.result.outcomes, later))
         .catch(() => undefined) // finishing rejects the submitters itself; the chain must go on
         .then(() => {
-          this.release(removed);
+          this.forgetRemoved(removed);
           this.inFlight--;
           this.settle();
         });
@@ -215,11 +215,12 @@ export class PartitionProcessor {
   }
 
   /** Notes the ids a committed batch removed until it finishes. */
-  private hold(removed: ReadonlyMap<string, number>): void {
+  private noteRemoved(removed: ReadonlyMap<string, number>): void {
     for (const id of removed.keys()) this.removedUnfinished.set(id, (this.removedUnfinished.get(id) ?? 0) + 1);
   }
 
-  private release(removed: ReadonlyMap<string, number>): void {
+  /** The batch finished: its removed ids no longer hold back early starts. */
+  private forgetRemoved(removed: ReadonlyMap<string, number>): void {
     for (const id of removed.keys()) {
       const n = this.removedUnfinished.get(id)! - 1;
       if (n === 0) this.removedUnfinished.delete(id);
